@@ -1,0 +1,172 @@
+"""A classification head: one linear layer with a softmax, stored as plain arrays.
+
+A head is trained with scikit-learn's multinomial logistic regression, then keeps only
+``coef`` (classes × features), ``intercept`` and a softmax ``temperature`` fitted on held-out
+data for calibrated probabilities. A head *conditioned* on a known label (stance given topic)
+has one block of weights shared by all conditions plus one block per condition value.
+
+>>> import numpy as np, scipy.sparse as sp
+>>> X = sp.csr_matrix(np.array([[1.0, 0.0], [0.0, 1.0]] * 5))
+>>> head = LinearHead.fit(X, ["a", "b"] * 5, random_state=0)
+>>> head.predict(X[:2])
+['a', 'b']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression
+
+__all__ = ["LinearHead", "condition_features"]
+
+
+class LinearHead:
+    """Softmax over ``X @ coef.T + intercept``, divided by ``temperature``.
+
+    Parameters
+    ----------
+    labels : sequence of str
+        Class names, in the order of the rows of ``coef``.
+    coef : ndarray of shape (n_labels, n_columns)
+        ``n_columns`` is ``n_features`` for a plain head, and ``n_features * (1 + n_conditions)``
+        for a head conditioned on ``conditions``.
+    intercept : ndarray of shape (n_labels,)
+    temperature : float
+        Softmax temperature; 1.0 leaves the logistic regression's probabilities unchanged.
+    conditions : sequence of str, optional
+        For a conditioned head, the values of the known label (e.g. the topics).
+    """
+
+    def __init__(
+        self,
+        labels: Sequence[str],
+        coef: np.ndarray,
+        intercept: np.ndarray,
+        temperature: float = 1.0,
+        conditions: Sequence[str] | None = None,
+    ) -> None:
+        self.labels = [str(label) for label in labels]
+        self.coef = np.ascontiguousarray(coef, dtype=np.float32)
+        self.intercept = np.asarray(intercept, dtype=np.float32)
+        self.temperature = float(temperature)
+        self.conditions = None if conditions is None else [str(c) for c in conditions]
+        n_labels = len(self.labels)
+        if n_labels < 2 or len(set(self.labels)) != n_labels:
+            raise ValueError("a head needs two or more distinct labels")
+        if self.coef.ndim != 2 or self.coef.shape[0] != n_labels:
+            raise ValueError(f"coef must have shape ({n_labels}, n_columns), got {self.coef.shape}")
+        if self.intercept.shape != (n_labels,):
+            raise ValueError(f"intercept must have shape ({n_labels},)")
+        if not (np.isfinite(self.coef).all() and np.isfinite(self.intercept).all()):
+            raise ValueError("the weights contain NaN or infinite values")
+        if not (self.temperature > 0 and np.isfinite(self.temperature)):
+            raise ValueError(f"temperature must be a positive number, got {temperature!r}")
+        if self.conditions is not None and self.coef.shape[1] % (1 + len(self.conditions)):
+            raise ValueError("coef does not split into one block per condition")
+
+    @property
+    def n_features(self) -> int:
+        """Width of the feature matrix this head reads."""
+        blocks = 1 if self.conditions is None else 1 + len(self.conditions)
+        return self.coef.shape[1] // blocks
+
+    @classmethod
+    def fit(
+        cls,
+        X: sp.csr_matrix,
+        y: Sequence[str],
+        *,
+        C: float = 10.0,
+        class_weight: str | dict | None = None,
+        conditions: Sequence[str] | None = None,
+        condition_values: Sequence[str] | None = None,
+        max_iter: int = 2000,
+        random_state: int | None = None,
+    ) -> LinearHead:
+        """Fit a multinomial logistic regression and keep its weights.
+
+        With ``conditions`` (all values) and ``condition_values`` (one per row of ``X``), the
+        head is conditioned: it learns shared weights and per-condition weights.
+        """
+        labels = sorted(set(y))
+        if len(labels) < 2:
+            raise ValueError(f"need at least two classes to train, got only {labels!r}")
+        if conditions is not None:
+            index = {c: i for i, c in enumerate(conditions)}
+            X = condition_features(X, [index[c] for c in condition_values], len(conditions))
+        model = LogisticRegression(
+            C=C, class_weight=class_weight, max_iter=max_iter, random_state=random_state
+        )
+        model.fit(X, np.asarray(y))
+        coef, intercept = model.coef_, model.intercept_
+        if len(labels) == 2:  # scikit-learn keeps one row for two classes: expand to softmax form
+            coef = np.vstack([np.zeros_like(coef), coef])
+            intercept = np.concatenate([[0.0], intercept])
+        return cls(list(model.classes_), coef, intercept, conditions=conditions)
+
+    def decision_function(
+        self, X: sp.csr_matrix, condition_index: Sequence[int] | None = None
+    ) -> np.ndarray:
+        """Raw class scores, before the temperature and the softmax."""
+        if X.shape[1] != self.n_features:
+            raise ValueError(f"X has {X.shape[1]} features, the head expects {self.n_features}")
+        if self.conditions is None:
+            return np.asarray(X @ self.coef.T) + self.intercept
+        if condition_index is None or len(condition_index) != X.shape[0]:
+            raise ValueError("a conditioned head needs one condition per row")
+        return np.asarray(
+            condition_features(X, condition_index, len(self.conditions)) @ self.coef.T
+        ) + self.intercept
+
+    def predict_proba(
+        self, X: sp.csr_matrix, condition_index: Sequence[int] | None = None
+    ) -> np.ndarray:
+        """Class probabilities, rows summing to one, columns in the order of ``labels``."""
+        return softmax(self.decision_function(X, condition_index) / self.temperature)
+
+    def predict(self, X: sp.csr_matrix, condition_index: Sequence[int] | None = None) -> list[str]:
+        """The most probable label of each row."""
+        scores = self.decision_function(X, condition_index)
+        return [self.labels[i] for i in scores.argmax(axis=1)]
+
+    def calibrate(
+        self, X: sp.csr_matrix, y: Sequence[str], condition_index: Sequence[int] | None = None
+    ) -> float:
+        """Fit the softmax temperature that minimises the log-loss on held-out ``(X, y)``."""
+        scores = self.decision_function(X, condition_index)
+        index = {label: i for i, label in enumerate(self.labels)}
+        target = np.array([index[label] for label in y])
+        candidates = np.exp(np.linspace(np.log(0.2), np.log(5.0), 121))
+        losses = [_log_loss(softmax(scores / t), target) for t in candidates]
+        self.temperature = float(candidates[int(np.argmin(losses))])
+        return self.temperature
+
+
+def condition_features(X: sp.csr_matrix, condition_index: Sequence[int], n_conditions: int):
+    """``[X | X placed in the block of each row's condition]``: shared plus specific features.
+
+    The result has ``X.shape[1] * (1 + n_conditions)`` columns.
+    """
+    X = sp.csr_matrix(X)
+    n_rows, width = X.shape
+    shape = (n_rows, width * (1 + n_conditions))
+    row_of = np.repeat(np.arange(n_rows), np.diff(X.indptr))
+    shifted = X.indices + (np.asarray(condition_index, dtype=np.int64)[row_of] + 1) * width
+    shared = sp.csr_matrix((X.data, X.indices, X.indptr), shape=shape)
+    specific = sp.csr_matrix((X.data, shifted, X.indptr), shape=shape)
+    return (shared + specific).tocsr()
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, stable for large scores."""
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    np.exp(shifted, out=shifted)
+    shifted /= shifted.sum(axis=1, keepdims=True)
+    return shifted
+
+
+def _log_loss(proba: np.ndarray, target: np.ndarray) -> float:
+    return float(-np.mean(np.log(np.clip(proba[np.arange(len(target)), target], 1e-12, 1.0))))

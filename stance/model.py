@@ -1,0 +1,267 @@
+"""The model: a shared featurizer and two heads (topic, stance), saved as plain data.
+
+>>> model = load()                     # the shipped default model
+>>> [s.stance for s in model.tag("We condemn the attack. The talks resume on Monday.")]
+['opposes', 'none']
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .features import Featurizer
+from .heads import LinearHead
+from .modelfile import ModelFileError, read_model_files, write_model_files
+from .records import Sentence
+from .segment import split_spans
+
+__all__ = ["DEFAULT_MODEL_PATH", "Model", "default_model", "load"]
+
+_PACKAGE = Path(__file__).resolve().parent
+#: Where the shipped default model lives: inside the installed package, or in a source checkout.
+DEFAULT_MODEL_PATH = (
+    _PACKAGE / "default_model"
+    if (_PACKAGE / "default_model" / "manifest.json").is_file()
+    else _PACKAGE.parent / "models" / "default"
+)
+HEADS = ("topic", "stance")
+
+
+class Model:
+    """A sentence tagger: ``tag`` splits a text and labels each sentence; ``classify`` labels
+    sentences as given.
+
+    Parameters
+    ----------
+    featurizer : Featurizer
+        A fitted featurizer shared by both heads.
+    topic_head, stance_head : LinearHead or None
+        At least one is required. A stance head may be conditioned on the topic.
+    info : dict, optional
+        JSON-ready facts about the model (name, training data, scores) shown by ``stance info``.
+    card : str, optional
+        The model card (Markdown), saved beside the model.
+
+    >>> model = load()
+    >>> sentence = model.classify(["Unilateral sanctions are unacceptable."])[0]
+    >>> sentence.topic, sentence.stance
+    ('sanctions', 'opposes')
+    """
+
+    def __init__(
+        self,
+        featurizer: Featurizer,
+        topic_head: LinearHead | None = None,
+        stance_head: LinearHead | None = None,
+        info: dict | None = None,
+        card: str | None = None,
+    ) -> None:
+        if topic_head is None and stance_head is None:
+            raise ValueError("a model needs a topic head, a stance head, or both")
+        if featurizer.idf_ is None:
+            raise ValueError("the featurizer must be fitted")
+        width = len(featurizer.vocabulary_)
+        for name, head in (("topic", topic_head), ("stance", stance_head)):
+            if head is not None and head.n_features != width:
+                raise ValueError(f"the {name} head expects {head.n_features} features, not {width}")
+        if topic_head is not None and topic_head.conditions is not None:
+            raise ValueError("the topic head cannot be conditioned")
+        self.featurizer = featurizer
+        self.topic_head = topic_head
+        self.stance_head = stance_head
+        self.info = dict(info or {})
+        self.card = card
+
+    # -- labels ---------------------------------------------------------------------------
+
+    @property
+    def topics(self) -> list[str]:
+        """The topic labels, or ``[]`` for a model without a topic head."""
+        return list(self.topic_head.labels) if self.topic_head else []
+
+    @property
+    def stances(self) -> list[str]:
+        """The stance labels, or ``[]`` for a model without a stance head."""
+        return list(self.stance_head.labels) if self.stance_head else []
+
+    @property
+    def identity(self) -> str:
+        """A short name for this model and its weights, recorded with batch output."""
+        return f"{self.info.get('name', 'model')}@{self.info.get('fingerprint', 'unsaved')}"
+
+    # -- prediction -------------------------------------------------------------------------
+
+    def classify(
+        self, sentences: Sequence[str], topics: Sequence[str] | None = None
+    ) -> list[Sentence]:
+        """Label each sentence as given (no splitting); ``start`` is 0 and ``end`` its length.
+
+        With ``topics`` (one per sentence), the topic is known: it is returned as given
+        (probability 1) and a stance head trained with ``stance_given_topic`` reads it.
+        """
+        sentences = _check_texts(sentences, "sentences")
+        if topics is not None:
+            topics = _check_texts(topics, "topics")
+            if len(topics) != len(sentences):
+                raise ValueError(
+                    f"topics has {len(topics)} items but sentences has {len(sentences)}"
+                )
+        records = self._predict(sentences, topics)
+        return [
+            Sentence(text, 0, len(text), topic, stance, topic_probs, stance_probs)
+            for text, (topic, stance, topic_probs, stance_probs) in zip(sentences, records)
+        ]
+
+    def tag(self, text: str) -> list[Sentence]:
+        """Split ``text`` into sentences and label each; offsets index into ``text``.
+
+        >>> [s.text for s in load().tag("First point. Second point.")]
+        ['First point.', 'Second point.']
+        """
+        return next(self.pipe([text]))
+
+    def pipe(self, texts: Iterable[str], batch_size: int = 512) -> Iterator[list[Sentence]]:
+        """Tag a stream of texts, yielding one list of sentences per text, in order.
+
+        Sentences of several texts are classified together, ``batch_size`` at a time, so a
+        long stream is processed in bounded memory and with few matrix operations.
+        """
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        pending: list[tuple[str, list[tuple[int, int]]]] = []
+        n_pending = 0
+        for text in texts:
+            if not isinstance(text, str):
+                raise TypeError(f"text must be a str, not {type(text).__name__}")
+            spans = split_spans(text)
+            pending.append((text, spans))
+            n_pending += len(spans)
+            if n_pending >= batch_size:
+                yield from self._tag_batch(pending)
+                pending, n_pending = [], 0
+        if pending:
+            yield from self._tag_batch(pending)
+
+    def _tag_batch(self, batch: list[tuple[str, list[tuple[int, int]]]]) -> Iterator[list[Sentence]]:
+        sentences = [text[start:end] for text, spans in batch for start, end in spans]
+        predictions = iter(self._predict(sentences, None)) if sentences else iter(())
+        for text, spans in batch:
+            yield [
+                Sentence(text[start:end], start, end, *next(predictions)) for start, end in spans
+            ]
+
+    def _predict(self, sentences: list[str], topics: Sequence[str] | None) -> list[tuple]:
+        X = self.featurizer.transform(sentences)
+        n = len(sentences)
+        topic_labels: list[str | None] = [None] * n
+        topic_probs: list[dict[str, float]] = [{} for _ in range(n)]
+        if topics is not None:
+            topic_labels = list(topics)
+            topic_probs = [{topic: 1.0} for topic in topics]
+        elif self.topic_head is not None:
+            proba = self.topic_head.predict_proba(X)
+            topic_labels, topic_probs = _best_and_dicts(self.topic_head.labels, proba)
+        stance_labels: list[str | None] = [None] * n
+        stance_probs: list[dict[str, float]] = [{} for _ in range(n)]
+        if self.stance_head is not None:
+            conditions = None
+            if self.stance_head.conditions is not None:
+                index = {c: i for i, c in enumerate(self.stance_head.conditions)}
+                unknown = sorted({t for t in topic_labels if t not in index})
+                if unknown:
+                    raise ValueError(
+                        f"unknown topics {unknown[:5]}; this model knows {self.stance_head.conditions}"
+                    )
+                conditions = [index[t] for t in topic_labels]
+            proba = self.stance_head.predict_proba(X, conditions)
+            stance_labels, stance_probs = _best_and_dicts(self.stance_head.labels, proba)
+        return list(zip(topic_labels, stance_labels, topic_probs, stance_probs))
+
+    # -- files ------------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the model to the directory ``path`` in the data-only format (no pickle).
+
+        >>> import tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> load().save(folder)
+        >>> load(folder).topics == load().topics
+        True
+        """
+        arrays = dict(self.featurizer.get_arrays())
+        heads = {}
+        for name, head in (("topic", self.topic_head), ("stance", self.stance_head)):
+            if head is None:
+                continue
+            arrays[f"{name}.coef"] = head.coef
+            arrays[f"{name}.intercept"] = head.intercept
+            heads[name] = {
+                "labels": head.labels,
+                "temperature": head.temperature,
+                "conditions": head.conditions,
+            }
+        info = {key: value for key, value in self.info.items() if key != "fingerprint"}
+        description = {"featurizer": self.featurizer.get_config(), "heads": heads, "info": info}
+        write_model_files(path, description, arrays, self.card)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Model:
+        """Read a model saved by :meth:`save`; raises :class:`ModelFileError` if it is damaged."""
+        manifest, arrays, card = read_model_files(path)
+        description = manifest["model"]
+        try:
+            featurizer = Featurizer.from_state(description["featurizer"], arrays)
+            heads = {}
+            for name, spec in description["heads"].items():
+                if name not in HEADS:
+                    raise ValueError(f"unknown head {name!r}")
+                heads[name] = LinearHead(
+                    spec["labels"],
+                    arrays[f"{name}.coef"],
+                    arrays[f"{name}.intercept"],
+                    temperature=spec["temperature"],
+                    conditions=spec["conditions"],
+                )
+            info = dict(description.get("info") or {})
+            info["fingerprint"] = manifest["files"]["arrays.npz"]["sha256"][:12]
+            return cls(featurizer, heads.get("topic"), heads.get("stance"), info, card)
+        except (KeyError, TypeError, ValueError, AttributeError, UnicodeDecodeError) as error:
+            raise ModelFileError(f"{path} holds an invalid model: {error!r:.300}") from None
+
+
+def load(path: str | os.PathLike | None = None) -> Model:
+    """Load a saved model, or the shipped default model when ``path`` is None.
+
+    >>> load().stances
+    ['calls_for', 'none', 'opposes', 'supports']
+    """
+    if path is None:
+        return default_model()
+    return Model.load(path)
+
+
+@lru_cache(maxsize=1)
+def default_model() -> Model:
+    """The shipped default model, loaded once per process."""
+    return Model.load(DEFAULT_MODEL_PATH)
+
+
+def _check_texts(values: Sequence[str], name: str) -> list[str]:
+    if isinstance(values, str) or values is None:
+        raise TypeError(f"{name} must be a sequence of str, not {type(values).__name__}")
+    values = list(values)
+    for i, value in enumerate(values):
+        if not isinstance(value, str):
+            raise TypeError(f"{name}[{i}] must be a str, not {type(value).__name__}")
+    return values
+
+
+def _best_and_dicts(labels: list[str], proba: np.ndarray) -> tuple[list[str], list[dict]]:
+    best = [labels[i] for i in proba.argmax(axis=1)]
+    rows = proba.tolist()
+    return best, [dict(zip(labels, row)) for row in rows]
