@@ -53,13 +53,21 @@ def _parser() -> argparse.ArgumentParser:
         "stance and the probability of every label. Offsets are character offsets into the "
         "decoded text of the file.",
     )
-    tag.add_argument("files", nargs="*", default=["-"], metavar="FILE",
-                     help="text files to tag; '-' or nothing reads standard input")
+    tag.add_argument(
+        "files",
+        nargs="*",
+        default=["-"],
+        metavar="FILE",
+        help="text files to tag; '-' or nothing reads standard input",
+    )
     _model_option(tag)
     tag.set_defaults(run=_run_tag)
 
-    info = commands.add_parser("info", help="show the model card summary",
-                               description="Show the model's labels, training data and scores.")
+    info = commands.add_parser(
+        "info",
+        help="show the model card summary",
+        description="Show the model's labels, training data and scores.",
+    )
     _model_option(info)
     info.add_argument("--card", action="store_true", help="print the whole model card")
     info.set_defaults(run=_run_info)
@@ -71,14 +79,23 @@ def _parser() -> argparse.ArgumentParser:
         "and/or a stance column; label names come from the data.",
     )
     fit.add_argument("data", metavar="DATA", help="labelled data (.csv, .tsv or .jsonl)")
-    fit.add_argument("-o", "--output", required=True, metavar="MODEL_DIR",
-                     help="directory to write the model to")
+    fit.add_argument(
+        "-o", "--output", required=True, metavar="MODEL_DIR", help="directory to write the model to"
+    )
     _column_options(fit)
     fit.add_argument("--dev", metavar="DATA", help="held-out data to calibrate probabilities")
-    fit.add_argument("--given-topic", action="store_true",
-                     help="learn stance given a known topic (per-topic stance weights)")
-    fit.add_argument("--cv", type=int, default=0, metavar="K",
-                     help="also run K-fold cross-validation and record it in the model card")
+    fit.add_argument(
+        "--given-topic",
+        action="store_true",
+        help="learn stance given a known topic (per-topic stance weights)",
+    )
+    fit.add_argument(
+        "--cv",
+        type=int,
+        default=0,
+        metavar="K",
+        help="also run K-fold cross-validation and record it in the model card",
+    )
     fit.add_argument("--C-topic", type=float, default=10.0, help="topic head regularisation")
     fit.add_argument("--C-stance", type=float, default=10.0, help="stance head regularisation")
     fit.add_argument("--class-weight", choices=["balanced"], default=None)
@@ -97,18 +114,27 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("data", metavar="DATA", help="labelled data (.csv, .tsv or .jsonl)")
     check.add_argument("--model", metavar="MODEL_DIR", help="model to score (default: shipped)")
     _column_options(check)
-    check.add_argument("--given-topic", action="store_true",
-                       help="give the model the gold topics and score only the stance")
-    check.add_argument("--cv", type=int, default=0, metavar="K",
-                       help="cross-validate training with K folds instead of scoring a model")
+    check.add_argument(
+        "--given-topic",
+        action="store_true",
+        help="give the model the gold topics and score only the stance",
+    )
+    check.add_argument(
+        "--cv",
+        type=int,
+        default=0,
+        metavar="K",
+        help="cross-validate training with K folds instead of scoring a model",
+    )
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.set_defaults(run=_run_evaluate)
     return parser
 
 
 def _model_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", metavar="MODEL_DIR",
-                        help="a saved model directory (default: the shipped model)")
+    parser.add_argument(
+        "--model", metavar="MODEL_DIR", help="a saved model directory (default: the shipped model)"
+    )
 
 
 def _column_options(parser: argparse.ArgumentParser) -> None:
@@ -143,16 +169,24 @@ def _run_info(args: argparse.Namespace) -> int:
     print(f"model:    {model.identity}  (stance {info.get('library_version', '?')})")
     print(f"topics:   {', '.join(model.topics) or '-'}")
     print(f"stances:  {', '.join(model.stances) or '-'}")
-    print(f"training: {training.get('sentences', '?')} sentences, "
-          f"{training.get('features', '?')} features")
+    print(
+        f"training: {training.get('sentences', '?')} sentences, "
+        f"{training.get('features', '?')} features"
+    )
     for name, scores in info.get("evaluation", {}).items():
-        parts = [f"{head} macro-F1 {s['macro_f1']:.3f} accuracy {s['accuracy']:.3f}"
-                 for head, s in scores.items() if isinstance(s, dict)]
+        parts = [
+            f"{head} macro-F1 {s['macro_f1']:.3f} accuracy {s['accuracy']:.3f}"
+            for head, s in scores.items()
+            if isinstance(s, dict)
+        ]
         print(f"{name}: " + "; ".join(parts))
     cross = info.get("cross_validation")
     if cross:
-        parts = [f"{head} macro-F1 {cross[head]['macro_f1']:.3f} accuracy "
-                 f"{cross[head]['accuracy']:.3f}" for head in ("topic", "stance") if head in cross]
+        parts = [
+            f"{head} macro-F1 {cross[head]['macro_f1']:.3f} accuracy {cross[head]['accuracy']:.3f}"
+            for head in ("topic", "stance")
+            if head in cross
+        ]
         print(f"{cross['k']}-fold cross-validation: " + "; ".join(parts))
     print("full card: stance info --card")
     return 0
@@ -174,15 +208,20 @@ def _run_train(args: argparse.Namespace) -> int:
         name=args.name,
     )
     model.save(args.output)
-    print(f"trained on {len(data)} sentences; topics: {len(model.topics)}, "
-          f"stances: {len(model.stances)}; saved to {args.output}", file=sys.stderr)
+    print(
+        f"trained on {len(data)} sentences; topics: {len(model.topics)}, "
+        f"stances: {len(model.stances)}; saved to {args.output}",
+        file=sys.stderr,
+    )
     cross = model.info.get("cross_validation")
     if cross:
         for head in ("topic", "stance"):
             if head in cross:
-                print(f"{args.cv}-fold cross-validation, {head}: accuracy "
-                      f"{cross[head]['accuracy']:.3f}, macro-F1 {cross[head]['macro_f1']:.3f}",
-                      file=sys.stderr)
+                print(
+                    f"{args.cv}-fold cross-validation, {head}: accuracy "
+                    f"{cross[head]['accuracy']:.3f}, macro-F1 {cross[head]['macro_f1']:.3f}",
+                    file=sys.stderr,
+                )
     return 0
 
 
@@ -197,9 +236,11 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         else:
             for head in ("topic", "stance"):
                 if head in report:
-                    print(f"{args.cv}-fold cross-validation, {head}: accuracy "
-                          f"{report[head]['accuracy']:.3f}, macro-F1 "
-                          f"{report[head]['macro_f1']:.3f}")
+                    print(
+                        f"{args.cv}-fold cross-validation, {head}: accuracy "
+                        f"{report[head]['accuracy']:.3f}, macro-F1 "
+                        f"{report[head]['macro_f1']:.3f}"
+                    )
         return 0
     report = evaluate(load(args.model), data, given_topics=args.given_topic)
     print(json.dumps(report, indent=1) if args.json else format_report(report))

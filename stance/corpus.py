@@ -87,9 +87,7 @@ def read_labelled(
         raise CorpusError(f"{path} holds no rows")
     columns = {key for _, row in rows for key in row}
     if text_column not in columns:
-        raise CorpusError(
-            f"{path} has no column {text_column!r}; columns found: {sorted(columns)}"
-        )
+        raise CorpusError(f"{path} has no column {text_column!r}; columns found: {sorted(columns)}")
     wanted = {text_column}
     labels = {}
     for name, column in (("topic", topic_column), ("stance", stance_column)):
@@ -101,9 +99,7 @@ def read_labelled(
         raise CorpusError(
             f"{path} has none of the label columns {asked}; columns found: {sorted(columns)}"
         )
-    extra = {
-        key: [row.get(key) for _, row in rows] for key in sorted(columns - wanted)
-    }
+    extra = {key: [row.get(key) for _, row in rows] for key in sorted(columns - wanted)}
     return validate(
         [row.get(text_column) for _, row in rows],
         topics=labels.get("topic"),

@@ -30,7 +30,9 @@ _BOMS = (
 
 # Windows-1252 as a table over Latin-1; the five bytes it leaves undefined stay Latin-1.
 _CP1252 = {
-    b: bytes([b]).decode("cp1252") for b in range(0x80, 0xA0) if b not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+    b: bytes([b]).decode("cp1252")
+    for b in range(0x80, 0xA0)
+    if b not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)
 }
 
 
@@ -52,7 +54,9 @@ def decode(data: bytes, name: str = "document") -> DecodedText:
             try:
                 return DecodedText(data.decode(encoding), encoding)
             except UnicodeDecodeError as error:
-                raise DocumentError(f"{name}: invalid {encoding} text at byte {error.start}") from None
+                raise DocumentError(
+                    f"{name}: invalid {encoding} text at byte {error.start}"
+                ) from None
     try:
         return DecodedText(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError:

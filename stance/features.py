@@ -117,7 +117,9 @@ class Featurizer:
         self.min_df = min_df
         self.negation = bool(negation)
         self.cues = bool(cues)
-        self.lexicon = {str(k): sorted({str(t).lower() for t in v}) for k, v in (lexicon or {}).items()}
+        self.lexicon = {
+            str(k): sorted({str(t).lower() for t in v}) for k, v in (lexicon or {}).items()
+        }
         self._lexicon_index = {
             variant: "@lex:" + name
             for name, terms in self.lexicon.items()

@@ -117,9 +117,10 @@ class LinearHead:
             return np.asarray(X @ self.coef.T) + self.intercept
         if condition_index is None or len(condition_index) != X.shape[0]:
             raise ValueError("a conditioned head needs one condition per row")
-        return np.asarray(
-            condition_features(X, condition_index, len(self.conditions)) @ self.coef.T
-        ) + self.intercept
+        return (
+            np.asarray(condition_features(X, condition_index, len(self.conditions)) @ self.coef.T)
+            + self.intercept
+        )
 
     def predict_proba(
         self, X: sp.csr_matrix, condition_index: Sequence[int] | None = None

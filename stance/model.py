@@ -147,7 +147,9 @@ class Model:
         if pending:
             yield from self._tag_batch(pending)
 
-    def _tag_batch(self, batch: list[tuple[str, list[tuple[int, int]]]]) -> Iterator[list[Sentence]]:
+    def _tag_batch(
+        self, batch: list[tuple[str, list[tuple[int, int]]]]
+    ) -> Iterator[list[Sentence]]:
         sentences = [text[start:end] for text, spans in batch for start, end in spans]
         predictions = iter(self._predict(sentences, None)) if sentences else iter(())
         for text, spans in batch:
@@ -175,7 +177,8 @@ class Model:
                 unknown = sorted({t for t in topic_labels if t not in index})
                 if unknown:
                     raise ValueError(
-                        f"unknown topics {unknown[:5]}; this model knows {self.stance_head.conditions}"
+                        f"unknown topics {unknown[:5]}; "
+                        f"this model knows {self.stance_head.conditions}"
                     )
                 conditions = [index[t] for t in topic_labels]
             proba = self.stance_head.predict_proba(X, conditions)

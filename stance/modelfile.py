@@ -32,7 +32,13 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "ModelFileError", "read_model_files", "write_model_files"]
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "ModelFileError",
+    "read_model_files",
+    "write_model_files",
+]
 
 FORMAT_NAME = "stance-model"
 #: Version of the file layout written by this library; every older version stays readable.
@@ -113,7 +119,9 @@ def read_model_files(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarra
     if not folder.exists():
         raise ModelFileError(f"no model at {str(path)!r}: the path does not exist")
     if not folder.is_dir():
-        raise ModelFileError(f"{str(path)!r} is not a model directory (expected a folder with {MANIFEST})")
+        raise ModelFileError(
+            f"{str(path)!r} is not a model directory (expected a folder with {MANIFEST})"
+        )
     manifest = _read_manifest(folder / MANIFEST)
     contents = {}
     for name, expected in manifest["files"].items():

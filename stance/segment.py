@@ -65,7 +65,9 @@ _CONTINUATION_WORDS = frozenset(
 
 _TERMINAL = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*")
 _LINE_BREAK = re.compile(r"\n\s*")
-_LIST_MARKER = re.compile(r"(?:[-*\u2022\u2013\u2014]|\(?\d{1,3}[.)]|\(?[a-z][.)]|[ivx]{1,4}[.)])\s")
+_LIST_MARKER = re.compile(
+    r"(?:[-*\u2022\u2013\u2014]|\(?\d{1,3}[.)]|\(?[a-z][.)]|[ivx]{1,4}[.)])\s"
+)
 _WORD_BEFORE = re.compile(r"(\S{1,40})$")
 _INITIALISM = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]$")
 _NEXT_VISIBLE = re.compile(r"[\s\"'\u201c\u2018\u00ab(\[]*(\w*)(\S?)")

@@ -1,6 +1,7 @@
 """Labelled data → model, and the evaluation of a model on labelled data.
 
->>> texts = ["We welcome the deal.", "We condemn the strike.", "Talks resumed.", "Talks must go on."] * 5
+>>> texts = ["We welcome the deal.", "We condemn the strike.", "Talks resumed.",
+...          "Talks must go on."] * 5
 >>> stances = ["supports", "opposes", "none", "calls_for"] * 5
 >>> model = train(texts, stances=stances, min_df=1)
 >>> model.classify(["We condemn the strike."])[0].stance
@@ -117,10 +118,13 @@ def train(
             rows = [
                 i
                 for i, label in enumerate(labels)
-                if label in head.labels and (head.conditions is None or dev.topics[i] in head.conditions)
+                if label in head.labels
+                and (head.conditions is None or dev.topics[i] in head.conditions)
             ]
             conditions = (
-                None if head.conditions is None else [head.conditions.index(dev.topics[i]) for i in rows]
+                None
+                if head.conditions is None
+                else [head.conditions.index(dev.topics[i]) for i in rows]
             )
             head.calibrate(X_dev[rows], [labels[i] for i in rows], conditions)
     info = {
@@ -202,7 +206,9 @@ def score(
     return result
 
 
-def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+def expected_calibration_error(
+    confidence: np.ndarray, correct: np.ndarray, bins: int = 10
+) -> float:
     """Mean |accuracy − confidence| over equal-width confidence bins, weighted by bin size."""
     which = np.minimum((confidence * bins).astype(int), bins - 1)
     total = 0.0
