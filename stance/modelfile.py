@@ -8,10 +8,11 @@ A saved model is a directory::
                      ``allow_pickle=False``
     MODEL_CARD.md    how the model was trained and how it scored (optional)
 
-Loading checks everything before any array is used — the manifest's structure, each file's
-size and SHA-256, each array's dtype and shape — and reports any problem (missing, empty,
-truncated, tampered, foreign or newer-format files) as :class:`ModelFileError`. Nothing in a
-model file is ever executed. Writing is deterministic: the same model gives the same bytes.
+Loading checks everything before any array is used: the manifest's structure and its
+canonical spelling (a hand-edited manifest is refused), each file's size and SHA-256, each
+array's dtype and shape. Any problem (missing, empty, truncated, tampered, foreign or
+newer-format files) raises :class:`ModelFileError`. Nothing in a model file is ever executed.
+Writing is deterministic: the same model gives the same bytes.
 
 >>> import numpy as np, tempfile
 >>> folder = tempfile.mkdtemp()
@@ -99,8 +100,7 @@ def write_model_files(
         "arrays": described,
         "model": model,
     }
-    text = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-    _write_atomic(folder / MANIFEST, text.encode("utf-8"))
+    _write_atomic(folder / MANIFEST, _canonical(manifest))
 
 
 def read_model_files(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray], str | None]:
@@ -137,11 +137,14 @@ def _read_manifest(path: Path) -> dict:
     try:
         if path.stat().st_size > _MAX_MANIFEST_BYTES:
             raise ModelFileError(f"{path} is too large to be a model manifest")
-        manifest = json.loads(path.read_bytes().decode("utf-8"))
+        raw = path.read_bytes()
+        manifest = json.loads(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ModelFileError(f"cannot read {path}: {error}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         raise ModelFileError(f"{path} is not a stance model manifest")
+    if _canonical(manifest) != raw:
+        raise ModelFileError(f"{path} was edited or damaged: it is not as this library wrote it")
     version = manifest.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ModelFileError(f"{path} has an invalid format_version: {version!r}")
@@ -210,6 +213,11 @@ def _read_arrays(content: bytes, described: dict, path: Path) -> dict[str, np.nd
     except Exception as error:  # zipfile, zlib and numpy raise many types on damaged data
         raise ModelFileError(f"cannot read the arrays in {path}: {error}") from None
     return arrays
+
+
+def _canonical(manifest: dict) -> bytes:
+    """The one serialisation of a manifest; loading refuses any other spelling of it."""
+    return (json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
 def _write_atomic(path: Path, content: bytes) -> None:
