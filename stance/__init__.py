@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 from collections.abc import Sequence  # noqa: E402
 
 from .corpus import CorpusError, LabelledData, read_labelled  # noqa: E402
+from .estimator import StanceClassifier  # noqa: E402
 from .model import Model, load  # noqa: E402
 from .modelfile import ModelFileError  # noqa: E402
 from .records import Sentence  # noqa: E402
@@ -43,6 +44,7 @@ __all__ = [
     "Model",
     "ModelFileError",
     "Sentence",
+    "StanceClassifier",
     "__version__",
     "classify",
     "evaluate",
