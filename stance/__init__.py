@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 
 from collections.abc import Sequence  # noqa: E402
 
+from .batch import score_folder  # noqa: E402
 from .corpus import CorpusError, LabelledData, read_labelled  # noqa: E402
 from .estimator import StanceClassifier  # noqa: E402
 from .model import Model, load  # noqa: E402
@@ -50,6 +51,7 @@ __all__ = [
     "evaluate",
     "load",
     "read_labelled",
+    "score_folder",
     "tag",
     "train",
 ]

@@ -128,6 +128,68 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.set_defaults(run=_run_evaluate)
+
+    score = commands.add_parser(
+        "score",
+        help="tag every document of a folder into a JSONL or CSV file (parallel, resumable)",
+        description="Tag every sentence of the .txt, .md, .html/.htm and .jsonl files under DIR "
+        "(recursively) and write one record per sentence to OUT. Rerun the same command after "
+        "an interruption to resume: every record ends up in OUT exactly once. Documents that "
+        "cannot be read are listed in the errors file; the exit status is 0 when everything was "
+        "scored, 1 when some documents were skipped.",
+    )
+    score.add_argument("folder", metavar="DIR", help="folder of documents")
+    score.add_argument(
+        "-o", "--output", required=True, metavar="OUT", help="output file (.jsonl or .csv)"
+    )
+    score.add_argument(
+        "--format", choices=["jsonl", "csv"], help="output format (default: from OUT's extension)"
+    )
+    score.add_argument(
+        "--jobs", type=int, default=1, metavar="N", help="worker processes (-1: all cores)"
+    )
+    score.add_argument("--glob", metavar="PAT", help="only files matching PAT, e.g. '*.txt'")
+    score.add_argument(
+        "--probs", action="store_true", help="add the full topic and stance distributions"
+    )
+    score.add_argument(
+        "--overwrite", action="store_true", help="start afresh instead of resuming OUT"
+    )
+    score.add_argument("--quiet", action="store_true", help="no progress bar or summary line")
+    _model_option(score)
+    score.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a Dask cluster (dask.distributed scheduler address, e.g. tcp://host:8786)",
+    )
+    score.add_argument(
+        "--summary",
+        metavar="FILE",
+        help="also write per-document topic x stance counts (CSV if FILE ends in .csv)",
+    )
+    score.add_argument(
+        "--errors",
+        metavar="FILE",
+        help="where to list skipped documents (default: OUT.errors.jsonl)",
+    )
+    score.add_argument("--text-field", default="text", help="text field of JSONL lines")
+    score.add_argument("--id-field", default="id", help="id field of JSONL lines")
+    score.set_defaults(run=_run_score)
+
+    summary = commands.add_parser(
+        "summarize",
+        help="per-document topic x stance counts of a `stance score` output",
+        description="Read the records written by `stance score` and print, per document, the "
+        "number of sentences and the counts of every topic x stance pair.",
+    )
+    summary.add_argument("scored", metavar="OUT", help="output of `stance score` (.jsonl/.csv)")
+    summary.add_argument(
+        "-o", "--output", metavar="FILE", help="write here instead of standard output"
+    )
+    summary.add_argument(
+        "--format", choices=["jsonl", "csv"], help="summary format (default: jsonl, or FILE's)"
+    )
+    summary.set_defaults(run=_run_summarize)
     return parser
 
 
@@ -244,6 +306,58 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         return 0
     report = evaluate(load(args.model), data, given_topics=args.given_topic)
     print(json.dumps(report, indent=1) if args.json else format_report(report))
+    return 0
+
+
+def _run_score(args: argparse.Namespace) -> int:
+    from .batch import score_to_file
+
+    client = None
+    backend = None
+    if args.scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ValueError("--scheduler needs Dask: pip install 'diplo-stance[dask]'") from None
+        client = Client(args.scheduler)
+        backend = "dask"
+    try:
+        report = score_to_file(
+            args.folder,
+            args.output,
+            format=args.format,
+            errors=args.errors,
+            summary=args.summary,
+            overwrite=args.overwrite,
+            show_progress=not args.quiet,
+            model=args.model,
+            glob=args.glob,
+            jobs=args.jobs,
+            text_field=args.text_field,
+            id_field=args.id_field,
+            probs=args.probs,
+            backend=backend,
+        )
+    finally:
+        if client is not None:
+            client.close()
+    if not args.quiet or report.skipped:
+        print(f"stance: {report.line()}", file=sys.stderr)
+    return 1 if report.skipped else 0
+
+
+def _run_summarize(args: argparse.Namespace) -> int:
+    from .batch import read_output, summarize, write_summary
+
+    fmt = args.format
+    if fmt is None:
+        fmt = "csv" if args.output and args.output.lower().endswith(".csv") else "jsonl"
+    rows = summarize(read_output(args.scored))
+    if args.output:
+        with open(args.output, "w", encoding="utf-8", newline="") as file:
+            write_summary(rows, file, fmt)
+    else:
+        write_summary(rows, sys.stdout, fmt)
     return 0
 
 

@@ -4,7 +4,9 @@ Each row has a text and one or two labels (``topic``, ``stance`` by default; oth
 names can be given). A label column that is absent from the whole file is simply not
 trained. Everything that would make training silently wrong is an error naming the row:
 empty or non-text texts, missing labels, a single class, label names that differ only in case
-or spacing ("Favor" and "favor"), and the same text given conflicting labels.
+or spacing ("Favor" and "favor"), and the same text given conflicting labels (a text may
+appear under several topics, as in stance-towards-a-target data, but not with two stances
+under one topic).
 
 >>> data = validate(["We back the plan.", "We reject the plan."], stances=["favor", "against"])
 >>> data.stances, data.topics
@@ -168,18 +170,22 @@ def _check_label_names(name: str, labels: list[str], source: str) -> None:
 
 
 def _check_conflicts(texts: list[str], labels: dict[str, list[str]], where) -> None:
-    seen: dict[str, int] = {}
+    """The same text may not get two labels. A text may appear under several topics (as in
+    stance-towards-a-target data), but not with two stances under the same topic."""
+    topics, stances = labels.get("topic"), labels.get("stance")
+    seen: dict[tuple, int] = {}
     for i, text in enumerate(texts):
         key = " ".join(text.casefold().split())
+        if stances is not None:
+            name, values, key = "stance", stances, (key, topics[i] if topics else None)
+        else:
+            name, values, key = "topic", topics, (key,)
         first = seen.setdefault(key, i)
-        if first == i:
-            continue
-        for name, values in labels.items():
-            if values[first] != values[i]:
-                raise CorpusError(
-                    f"{where(i)}: the same text as {where(first).rsplit(', ', 1)[-1]} has a "
-                    f"conflicting {name} label ({values[i]!r} vs {values[first]!r})"
-                )
+        if values[first] != values[i]:
+            raise CorpusError(
+                f"{where(i)}: the same text as {where(first).rsplit(', ', 1)[-1]} has a "
+                f"conflicting {name} label ({values[i]!r} vs {values[first]!r})"
+            )
 
 
 def _describe(value) -> str:

@@ -83,7 +83,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         if y is None:
             raise ValueError("StanceClassifier needs labels y")
         labels = [str(label) if isinstance(label, np.str_) else label for label in y]
-        data = validate(texts, stances=labels, source="X, y")
+        data = validate(texts, topics=targets, stances=labels, source="X, y")
         if not (isinstance(self.C, (int, float)) and self.C > 0):
             raise ValueError(f"C must be a positive number, got {self.C!r}")
         if self.class_weight not in (None, "balanced"):

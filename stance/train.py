@@ -139,9 +139,9 @@ def train(
             "options": options,
         },
     }
-    model = Model(featurizer, heads.get("topic"), heads.get("stance"), info)
     if cv >= 2:
         info["cross_validation"] = cross_validate(data, k=cv, **options, lexicon=lexicon)
+    model = Model(featurizer, heads.get("topic"), heads.get("stance"), info)
     model.card = model_card(model)
     return model
 

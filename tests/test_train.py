@@ -1,0 +1,254 @@
+"""Training on your own labels: validation, determinism, evaluation, stance given a topic."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import Pipeline
+from sklearn.utils import estimator_checks
+
+import stance
+from stance.train import cross_validate, format_report
+
+# Posts about two targets where the same words mean opposite stances: praise of faith is
+# against "atheism" and for "religious freedom"; scorn of faith is the reverse.
+PRAISE = [
+    "Faith gives my life meaning every single day.",
+    "Prayer carried our family through the hardest winter.",
+    "The church down the road feeds half the town on Sundays.",
+    "Belief in God makes people kinder, in my experience.",
+    "My grandmother's faith was the bravest thing about her.",
+    "Religion built the hospitals and schools in this valley.",
+]
+SCORN = [
+    "Religion has done more harm than good in history.",
+    "Prayer never cured anybody; medicine did.",
+    "Faith is just a story people tell to feel safe.",
+    "Churches should pay taxes like everyone else.",
+    "Belief without evidence is not a virtue.",
+    "Organised religion is a business selling comfort.",
+]
+
+
+def target_data():
+    texts, targets, labels = [], [], []
+    for text in PRAISE:
+        texts += [text, text]
+        targets += ["atheism", "religious freedom"]
+        labels += ["against", "favor"]
+    for text in SCORN:
+        texts += [text, text]
+        targets += ["atheism", "religious freedom"]
+        labels += ["favor", "against"]
+    return texts, targets, labels
+
+
+def single_target_data():
+    return PRAISE + SCORN, ["favor"] * len(PRAISE) + ["against"] * len(SCORN)
+
+
+def test_stance_given_topic_learns_target_dependent_meaning() -> None:
+    texts, targets, labels = target_data()
+    model = stance.train(texts, topics=targets, stances=labels, stance_given_topic=True, min_df=1)
+    probe = ["Faith gives my life meaning every single day.", "Prayer never cured anybody."]
+    assert [r.stance for r in model.classify(probe, topics=["atheism", "atheism"])] == [
+        "against",
+        "favor",
+    ]
+    assert [r.stance for r in model.classify(probe, topics=["religious freedom"] * 2)] == [
+        "favor",
+        "against",
+    ]
+    unconditioned = stance.train(texts, topics=targets, stances=labels, min_df=1)
+    report = stance.evaluate(unconditioned, texts, targets, labels, given_topics=True)
+    assert report["stance"]["accuracy"] == 0.5  # the words alone cannot tell
+    with pytest.raises(ValueError, match="unknown topics"):
+        model.classify(probe, topics=["atheism", "veganism"])
+
+
+def test_conditioned_model_survives_a_save(tmp_path: Path) -> None:
+    texts, targets, labels = target_data()
+    model = stance.train(texts, topics=targets, stances=labels, stance_given_topic=True, min_df=1)
+    model.save(tmp_path / "m")
+    loaded = stance.load(tmp_path / "m")
+    assert [r.to_dict() for r in loaded.classify(texts, topics=targets)] == [
+        r.to_dict() for r in model.classify(texts, topics=targets)
+    ]
+
+
+def test_own_label_names_and_a_single_head() -> None:
+    texts, labels = single_target_data()
+    model = stance.train(texts, stances=labels, min_df=1)
+    assert model.stances == ["against", "favor"] and model.topics == []
+    record = model.classify(["Prayer never cured anybody."])[0]
+    assert record.topic is None and record.topic_probs == {}
+    assert set(record.stance_probs) == {"against", "favor"}
+
+
+def test_training_is_deterministic(tmp_path: Path) -> None:
+    texts, targets, labels = target_data()
+    for name in ("a", "b"):
+        stance.train(texts, topics=targets, stances=labels, min_df=1, random_state=3).save(
+            tmp_path / name
+        )
+    for file in ("manifest.json", "arrays.npz", "MODEL_CARD.md"):
+        assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
+
+
+@pytest.mark.parametrize(
+    "rows, message",
+    [
+        ([], "no rows"),
+        ([{"text": "a", "stance": "x"}], "only one stance label"),
+        ([{"body": "a", "stance": "x"}, {"body": "b", "stance": "y"}], "no column 'text'"),
+        ([{"text": "a", "label": "x"}, {"text": "b", "label": "y"}], "none of the label"),
+        ([{"text": "", "stance": "x"}, {"text": "b", "stance": "y"}], "row 2: the text is empty"),
+        ([{"text": "a", "stance": "x"}, {"text": "b", "stance": ""}], "row 3: the stance label"),
+        (
+            [{"text": "a", "stance": "Favor"}, {"text": "b", "stance": "favor"}],
+            "'Favor' vs 'favor'",
+        ),
+        (
+            [{"text": "Same text.", "stance": "x"}, {"text": "same  text.", "stance": "y"}],
+            "conflicting stance label",
+        ),
+    ],
+)
+def test_bad_csv_is_refused_with_a_clear_message(tmp_path: Path, rows, message: str) -> None:
+    path = tmp_path / "data.csv"
+    columns = sorted({key for row in rows for key in row}) or ["text", "stance"]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(stance.CorpusError, match=message):
+        stance.train(path)
+
+
+def test_non_text_and_nan_are_refused() -> None:
+    with pytest.raises(stance.CorpusError, match="row 2: the text is missing"):
+        stance.train(["fine", float("nan")], stances=["a", "b"])
+    with pytest.raises(stance.CorpusError, match="row 1: the text is a int"):
+        stance.train([3, "fine"], stances=["a", "b"])
+    with pytest.raises(stance.CorpusError, match="the stance label is missing"):
+        stance.train(["a", "b"], stances=["x", None])
+
+
+def test_jsonl_with_custom_columns_and_bad_json(tmp_path: Path) -> None:
+    path = tmp_path / "data.jsonl"
+    texts, labels = single_target_data()
+    path.write_text(
+        "\n".join(json.dumps({"post": t, "position": s}) for t, s in zip(texts, labels)),
+        encoding="utf-8",
+    )
+    data = stance.read_labelled(
+        path, text_column="post", topic_column=None, stance_column="position"
+    )
+    assert data.topics is None and len(data) == len(texts)
+    path.write_text('{"text": "a", "stance": "x"}\nnot json\n', encoding="utf-8")
+    with pytest.raises(stance.CorpusError, match="line 2: not valid JSON"):
+        stance.read_labelled(path)
+
+
+def test_evaluation_report_and_cross_validation() -> None:
+    texts, targets, labels = target_data()
+    model = stance.train(texts, topics=targets, stances=labels, min_df=1)
+    report = stance.evaluate(model, texts, targets, labels)
+    stance_report = report["stance"]
+    assert set(stance_report["per_class"]) == {"against", "favor"}
+    assert np.array(stance_report["confusion"]).sum() == len(texts)
+    assert 0.0 <= stance_report["ece"] <= 1.0
+    text = format_report(report)
+    assert "macro-F1" in text and "confusion" in text
+    data = stance.LabelledData(texts, targets, labels)
+    cross = cross_validate(data, k=3, min_df=1, stance_given_topic=True)
+    assert len(cross["folds"]) == 3 and 0.0 <= cross["stance"]["macro_f1"] <= 1.0
+
+
+def test_estimator_in_pipeline_grid_search_and_cross_val() -> None:
+    texts, targets, labels = target_data()
+    pairs = np.array(list(zip(texts, targets)), dtype=object)
+    assert stance.StanceClassifier().fit(pairs, labels).score(pairs, labels) == 1.0
+    assert cross_val_score(stance.StanceClassifier(), pairs, labels, cv=3).shape == (3,)
+    search = GridSearchCV(
+        Pipeline([("clf", stance.StanceClassifier())]), {"clf__C": [1.0, 10.0]}, cv=3
+    )
+    search.fit(pairs, labels)
+    assert search.best_params_["clf__C"] in (1.0, 10.0)
+    assert search.predict(pairs[:2]).shape == (2,)
+    texts, labels = single_target_data()
+    clf = stance.StanceClassifier().fit(texts, labels)
+    proba = clf.predict_proba(texts)
+    assert proba.shape == (len(texts), 2) and np.allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    assert clf.score(texts, labels) == 1.0
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        "check_no_attributes_set_in_init",
+        "check_parameters_default_constructible",
+        "check_get_params_invariance",
+        "check_set_params",
+        "check_estimator_cloneable",
+        "check_estimator_repr",
+        "check_estimators_unfitted",
+        "check_do_not_raise_errors_in_init_or_set_params",
+    ],
+)
+def test_sklearn_checks_that_apply_to_text_estimators(check: str) -> None:
+    getattr(estimator_checks, check)("StanceClassifier", stance.StanceClassifier())
+
+
+def test_estimator_validates_its_input() -> None:
+    with pytest.raises(TypeError, match="single string"):
+        stance.StanceClassifier().fit("text", ["a"])
+    with pytest.raises(stance.CorpusError, match="only one"):
+        stance.StanceClassifier().fit(["a", "b"], ["x", "x"])
+    with pytest.raises(ValueError, match="C must be"):
+        stance.StanceClassifier(C=-1).fit(["a", "b"], ["x", "y"])
+    clf = stance.StanceClassifier().fit(["a b", "c d"], ["x", "y"])
+    with pytest.raises(ValueError, match="same form"):
+        clf.predict(np.array([["a", "t"]], dtype=object))
+
+
+def run_cli(*args: str, cwd: Path):
+    return subprocess.run(
+        [sys.executable, "-m", "stance", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def test_cli_train_evaluate_and_tag_with_a_custom_model(tmp_path: Path) -> None:
+    texts, targets, labels = target_data()
+    with (tmp_path / "posts.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["post", "target", "position"])
+        writer.writerows(zip(texts, targets, labels))
+    columns = ["--text-column", "post", "--topic-column", "target", "--stance-column", "position"]
+    trained = run_cli("train", "posts.csv", "-o", "model", "--given-topic", "--cv", "3",
+                      "--min-df", "1", *columns, cwd=tmp_path)  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    assert "3-fold cross-validation, stance" in trained.stderr
+    card = (tmp_path / "model" / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "3-fold cross-validation" in card and "data SHA-256" in card
+    evaluated = run_cli("evaluate", "posts.csv", "--model", "model", "--json", "--given-topic",
+                        *columns, cwd=tmp_path)  # fmt: skip
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout)["stance"]["accuracy"] > 0.9
+    (tmp_path / "post.txt").write_text("Prayer never cured anybody.", encoding="utf-8")
+    tagged = run_cli("tag", "post.txt", "--model", "model", cwd=tmp_path)
+    assert tagged.returncode == 0, tagged.stderr
+    assert json.loads(tagged.stdout)["stance"] in ("favor", "against")
+    info = run_cli("info", "--model", "model", cwd=tmp_path)
+    assert "stances:  against, favor" in info.stdout
