@@ -38,6 +38,7 @@ from .documents import (
     HUGE_BYTES,
     DocumentError,
     HTMLText,
+    JsonlDocument,
     decode_document,
     document_kind,
     html_to_text,
@@ -82,6 +83,7 @@ _DIGITS = 4  # probabilities are rounded to this many decimals
 _TASK_FILES = 64  # small files per task
 _TASK_BYTES = 2**20  # bytes of small files per task
 _COMMIT_SECONDS = 0.25  # the journal is synced at most this often
+_PROGRESS_SECONDS = 0.2  # the progress bar is redrawn at most this often
 _JOURNAL_VERSION = 1
 
 
@@ -209,9 +211,25 @@ def score_folder(
         yield from piece.records
 
 
+class _Encoded:
+    """Records already written out (JSONL or CSV lines) by a worker; ``len`` counts them."""
+
+    __slots__ = ("count", "data")
+
+    def __init__(self, data: bytes, count: int) -> None:
+        self.data = data
+        self.count = count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __reduce__(self):
+        return (_Encoded, (self.data, self.count))
+
+
 class _Piece(NamedTuple):
     key: str  # the file (unit) these records belong to
-    records: list[dict]
+    records: list[dict] | _Encoded
     errors: list[dict]
     done: bool  # the last piece of the unit
 
@@ -231,6 +249,7 @@ def _iter_pieces(
     exclude: Iterable[str | os.PathLike] = (),
     units: list[Unit] | None = None,
     identity: str | None = None,
+    encode: tuple[str, tuple[str, ...]] | None = None,
 ) -> Iterator[_Piece]:
     """Pieces of output, unit by unit, in order; the engine behind :func:`score_folder` and
     :func:`score_to_file`."""
@@ -245,7 +264,7 @@ def _iter_pieces(
     ship = backend == "dask"
     temporary = None
     try:
-        model_ref, model_identity, check = _model_reference(model, parallel)
+        model_ref, model_identity, check = _model_reference(model, parallel and not ship)
         if isinstance(model_ref, tuple):  # an unsaved model object, saved for the workers
             temporary, model_ref = model_ref
         options = {
@@ -254,6 +273,7 @@ def _iter_pieces(
             "probs": bool(probs),
             "batch_size": batch_size,
             "identity": identity or model_identity,
+            "encode": encode,
             "check": check,
         }
         tasks = _tasks(root, units, skip, options, ship)
@@ -277,8 +297,10 @@ def _iter_pieces(
 
 
 def _model_reference(model, parallel: bool):
-    """What the workers get to find the model: None (default model), a directory, or (in
-    this process) the object; plus the identity recorded in the output."""
+    """What the workers get to find the model: None (default model), a directory, or the
+    object itself (in this process, or sent with every task to Dask workers, which may not see
+    a temporary directory of this machine); plus the identity recorded in the output and
+    whether the workers must check it."""
     if model is None:
         return None, load().identity, True
     if isinstance(model, Model):
@@ -361,7 +383,7 @@ def _huge_tasks(root: Path, unit: Unit, options: dict) -> Iterator[tuple]:
         if unit.kind == "html":
             pieces = _html_pieces(pieces)
         previous = None
-        for offset, chunk in iter_chunks(pieces):
+        for offset, chunk in iter_chunks(pieces, CHUNK_CHARS):
             if previous is not None:
                 yield ("chunk", key, *previous, False)
             previous = (offset, chunk)
@@ -386,21 +408,18 @@ def _execute(tasks: Iterator[tuple], model_ref, options: dict, jobs: int, backen
         for task in tasks:
             yield _run_task(task, model_ref, options)
         return
-    from joblib import Parallel, delayed
+    from joblib import Parallel, delayed, parallel_config
 
     if backend == "dask":
         import distributed  # noqa: F401  (a clear ImportError when Dask is missing)
 
-        n_jobs = -1
+        # The backend is resolved when Parallel is created; the setting is not kept beyond.
+        with parallel_config(backend="dask"):
+            parallel = Parallel(n_jobs=-1, return_as="generator", batch_size=1)
     else:
-        n_jobs = jobs
-    parallel = Parallel(
-        n_jobs=n_jobs,
-        backend=backend or "loky",
-        return_as="generator",
-        batch_size=1,
-        pre_dispatch="2 * n_jobs" if backend != "dask" else "4 * n_jobs",
-    )
+        parallel = Parallel(
+            n_jobs=jobs, backend=backend or "loky", return_as="generator", batch_size=1
+        )
     yield from parallel(delayed(_run_task)(task, model_ref, options) for task in tasks)
 
 
@@ -426,7 +445,8 @@ def _run_task(task: tuple, model_ref, options: dict) -> list[tuple]:
         _, key, docs, done = task
         results: dict[str, tuple[list, list]] = {key: ([], [])}
         _score_docs(model, [(key, doc) for doc in docs], results, options)
-        return [(key, *results[key], done, False)]
+        records, errors = results[key]
+        return [(key, _maybe_encoded(records, options), errors, done, False)]
     _, root, files = task
     results = {}
     docs: list[tuple[str, Any]] = []
@@ -453,20 +473,46 @@ def _run_task(task: tuple, model_ref, options: dict) -> list[tuple]:
                 text = html_to_text(text)
             docs.append((key, (key, text)))
     _score_docs(model, docs, results, options)
-    return [(key, records, errors, True, False) for key, (records, errors) in results.items()]
+    return [
+        (key, _maybe_encoded(records, options), errors, True, False)
+        for key, (records, errors) in results.items()
+    ]
+
+
+def _maybe_encoded(records: list[dict], options: dict) -> list[dict] | _Encoded:
+    """In a worker writing to a file, the records as the bytes to write (this spares the
+    main process the decoding and encoding)."""
+    if not options.get("encode") or not records:
+        return records
+    format, fields = options["encode"]
+    return _Encoded(_encode(records, format, fields), len(records))
+
+
+def _encode(records: list[dict], format: str, fields: tuple[str, ...]) -> bytes:
+    if format == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        for record in records:
+            writer.writerow([_csv_value(record.get(name)) for name in fields])
+        return buffer.getvalue().encode("utf-8", errors="replace")
+    dumps = json.dumps
+    try:
+        return "".join([dumps(record, ensure_ascii=False) + "\n" for record in records]).encode()
+    except UnicodeEncodeError:  # lone surrogates (from JSONL escapes): keep them as escapes
+        return "".join([dumps(record) + "\n" for record in records]).encode()
 
 
 def _score_docs(model: Model, docs: list[tuple[str, Any]], results: dict, options: dict) -> None:
     """Tag the documents together; append the records (or errors) to ``results[source]``."""
     usable = []
     for source, doc in docs:
-        if isinstance(doc, tuple):  # (doc id, text) of a file
-            doc_id, text = doc
-        else:  # a JSONL line
+        if isinstance(doc, JsonlDocument):  # a JSONL line
             doc_id, text = doc.id, doc.text
             if doc.error:
                 results[source][1].append(_error(source, doc_id, f"line {doc.line}: {doc.error}"))
                 continue
+        else:  # (doc id, text) of a file
+            doc_id, text = doc
         if not text.strip():
             results[source][1].append(_error(source, doc_id, "empty document"))
             continue
@@ -633,7 +679,7 @@ class BatchReport:
         """The closing summary line."""
         text = (
             f"scored {self.documents - self.resumed:,} files ({self.sentences:,} sentences in "
-            f"total) in {self.seconds:.1f} s"
+            f"total) in {self.seconds:.2f} s"
         )
         if self.resumed:
             text += f"; {self.resumed:,} files were done by an earlier run"
@@ -694,6 +740,7 @@ def score_to_file(
         "text_field": text_field,
         "id_field": id_field,
         "model": identity,
+        "errors": os.path.abspath(errors_path),
     }
     fields = FIELDS + PROB_FIELDS if probs else FIELDS
     header = b""
@@ -725,6 +772,7 @@ def score_to_file(
             skip=frozenset(journal.done),
             units=units,
             identity=identity,
+            encode=(format, fields),
         )
         for piece in pieces:
             journal.write(piece, format, fields)
@@ -733,10 +781,12 @@ def score_to_file(
             if piece.done:
                 report.documents += 1
             bar.update(piece.done, len(piece.records))
-        journal.commit()
     finally:
         bar.close()
-        journal.close()
+        try:  # also after Ctrl-C: what is journalled was fully written before
+            journal.commit()
+        finally:
+            journal.close()
     if summary_path is not None:
         with open(summary_path, "w", encoding="utf-8", newline="") as file:
             write_summary(summarize(read_output(out_path, format)), file, _format_of(summary_path))
@@ -773,7 +823,7 @@ class _Journal:
             self.out_size = len(header)
         self.err = None
         self.err_size = err_size
-        if errors_path.exists():
+        if errors_path.exists() and errors_path.stat().st_size > err_size:
             with open(errors_path, "r+b") as file:
                 file.truncate(err_size)
         self.progress = open(progress_path, "ab")
@@ -844,16 +894,10 @@ class _Journal:
 
     def write(self, piece: _Piece, format: str, fields: tuple[str, ...]) -> None:
         if piece.records:
-            if format == "csv":
-                buffer = io.StringIO()
-                writer = csv.writer(buffer, lineterminator="\n")
-                for record in piece.records:
-                    writer.writerow([_csv_value(record.get(name)) for name in fields])
-                data = buffer.getvalue().encode("utf-8")
+            if isinstance(piece.records, _Encoded):
+                data = piece.records.data
             else:
-                data = "".join(
-                    json.dumps(record, ensure_ascii=False) + "\n" for record in piece.records
-                ).encode("utf-8")
+                data = _encode(piece.records, format, fields)
             self.out.write(data)
             self.out_size += len(data)
         if piece.errors:
@@ -926,7 +970,7 @@ class _ProgressBar:
         self.files += done
         self.sentences += sentences
         now = time.monotonic()
-        if not self.enabled or now - self.shown < 0.2:
+        if not self.enabled or now - self.shown < _PROGRESS_SECONDS:
             return
         self.shown = now
         elapsed = max(now - self.started, 1e-9)

@@ -36,6 +36,7 @@ __all__ = [
     "DecodedText",
     "DocumentError",
     "HTMLText",
+    "JsonlDocument",
     "decode",
     "decode_document",
     "document_kind",

@@ -3,7 +3,9 @@
 A head is trained with scikit-learn's multinomial logistic regression, then keeps only
 ``coef`` (classes × features), ``intercept`` and a softmax ``temperature`` fitted on held-out
 data for calibrated probabilities. A head *conditioned* on a known label (stance given topic)
-has one block of weights shared by all conditions plus one block per condition value.
+has one block of weights shared by all conditions plus one block per condition value. A head
+with *context* (the topic head of the default model) also reads the features of the previous
+and the next sentence of the same document, down-weighted.
 
 >>> import numpy as np, scipy.sparse as sp
 >>> X = sp.csr_matrix(np.array([[1.0, 0.0], [0.0, 1.0]] * 5))
@@ -20,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
-__all__ = ["LinearHead", "condition_features"]
+__all__ = ["LinearHead", "condition_features", "context_features"]
 
 
 class LinearHead:
@@ -31,13 +33,17 @@ class LinearHead:
     labels : sequence of str
         Class names, in the order of the rows of ``coef``.
     coef : ndarray of shape (n_labels, n_columns)
-        ``n_columns`` is ``n_features`` for a plain head, and ``n_features * (1 + n_conditions)``
-        for a head conditioned on ``conditions``.
+        ``n_columns`` is ``n_features`` times the number of blocks: 1 for a plain head,
+        ``1 + n_conditions`` for a head conditioned on ``conditions``, 3 for a head that reads
+        the neighbouring sentences (``context_weight``).
     intercept : ndarray of shape (n_labels,)
     temperature : float
         Softmax temperature; 1.0 leaves the logistic regression's probabilities unchanged.
     conditions : sequence of str, optional
         For a conditioned head, the values of the known label (e.g. the topics).
+    context_weight : float, optional
+        For a head with context, the weight of the previous and the next sentence of the same
+        document, whose features are appended as two more blocks.
     """
 
     def __init__(
@@ -47,12 +53,14 @@ class LinearHead:
         intercept: np.ndarray,
         temperature: float = 1.0,
         conditions: Sequence[str] | None = None,
+        context_weight: float | None = None,
     ) -> None:
         self.labels = [str(label) for label in labels]
         self.coef = np.ascontiguousarray(coef, dtype=np.float32)
         self.intercept = np.asarray(intercept, dtype=np.float32)
         self.temperature = float(temperature)
         self.conditions = None if conditions is None else [str(c) for c in conditions]
+        self.context_weight = None if context_weight is None else float(context_weight)
         n_labels = len(self.labels)
         if n_labels < 2 or len(set(self.labels)) != n_labels:
             raise ValueError("a head needs two or more distinct labels")
@@ -64,14 +72,22 @@ class LinearHead:
             raise ValueError("the weights contain NaN or infinite values")
         if not (self.temperature > 0 and np.isfinite(self.temperature)):
             raise ValueError(f"temperature must be a positive number, got {temperature!r}")
-        if self.conditions is not None and self.coef.shape[1] % (1 + len(self.conditions)):
-            raise ValueError("coef does not split into one block per condition")
+        if self.conditions is not None and self.context_weight is not None:
+            raise ValueError("a head reads either conditions or context, not both")
+        if self.context_weight is not None and not (0 < self.context_weight < 10):
+            raise ValueError(f"context_weight must be in (0, 10), got {context_weight!r}")
+        if self.coef.shape[1] % self._blocks():
+            raise ValueError("coef does not split into whole feature blocks")
+
+    def _blocks(self) -> int:
+        if self.conditions is not None:
+            return 1 + len(self.conditions)
+        return 3 if self.context_weight is not None else 1
 
     @property
     def n_features(self) -> int:
         """Width of the feature matrix this head reads."""
-        blocks = 1 if self.conditions is None else 1 + len(self.conditions)
-        return self.coef.shape[1] // blocks
+        return self.coef.shape[1] // self._blocks()
 
     @classmethod
     def fit(
@@ -83,67 +99,115 @@ class LinearHead:
         class_weight: str | dict | None = None,
         conditions: Sequence[str] | None = None,
         condition_values: Sequence[str] | None = None,
+        context_weight: float | None = None,
+        documents: Sequence | None = None,
         max_iter: int = 2000,
         random_state: int | None = None,
     ) -> LinearHead:
         """Fit a multinomial logistic regression and keep its weights.
 
         With ``conditions`` (all values) and ``condition_values`` (one per row of ``X``), the
-        head is conditioned: it learns shared weights and per-condition weights.
+        head is conditioned: it learns shared weights and per-condition weights. With
+        ``context_weight``, it also reads the neighbouring rows of the same document
+        (``documents``: one document id per row, rows of a document consecutive).
         """
         labels = sorted(set(y))
         if len(labels) < 2:
             raise ValueError(f"need at least two classes to train, got only {labels!r}")
+        index = None
         if conditions is not None:
-            index = {c: i for i, c in enumerate(conditions)}
-            X = condition_features(X, [index[c] for c in condition_values], len(conditions))
+            lookup = {c: i for i, c in enumerate(conditions)}
+            index = [lookup[c] for c in condition_values]
+        shell = cls(labels, np.zeros((len(labels), 1)), np.zeros(len(labels)), 1.0, conditions,
+                    context_weight)  # fmt: skip
+        design = shell._design(X, index, documents)
         model = LogisticRegression(
             C=C, class_weight=class_weight, max_iter=max_iter, random_state=random_state
         )
-        model.fit(X, np.asarray(y))
+        model.fit(design, np.asarray(y))
         coef, intercept = model.coef_, model.intercept_
         if len(labels) == 2:  # scikit-learn keeps one row for two classes: expand to softmax form
             coef = np.vstack([np.zeros_like(coef), coef])
             intercept = np.concatenate([[0.0], intercept])
-        return cls(list(model.classes_), coef, intercept, conditions=conditions)
+        return cls(list(model.classes_), coef, intercept, 1.0, conditions, context_weight)
+
+    def _design(
+        self, X: sp.csr_matrix, condition_index: Sequence[int] | None, documents: Sequence | None
+    ) -> sp.csr_matrix:
+        """The matrix the weights apply to: X, extended by condition or context blocks."""
+        if self.conditions is not None:
+            if condition_index is None or len(condition_index) != X.shape[0]:
+                raise ValueError("a conditioned head needs one condition per row")
+            return condition_features(X, condition_index, len(self.conditions))
+        if self.context_weight is not None:
+            return context_features(X, documents, self.context_weight)
+        return X
 
     def decision_function(
-        self, X: sp.csr_matrix, condition_index: Sequence[int] | None = None
+        self,
+        X: sp.csr_matrix,
+        condition_index: Sequence[int] | None = None,
+        documents: Sequence | None = None,
     ) -> np.ndarray:
         """Raw class scores, before the temperature and the softmax."""
         if X.shape[1] != self.n_features:
             raise ValueError(f"X has {X.shape[1]} features, the head expects {self.n_features}")
-        if self.conditions is None:
-            return np.asarray(X @ self.coef.T) + self.intercept
-        if condition_index is None or len(condition_index) != X.shape[0]:
-            raise ValueError("a conditioned head needs one condition per row")
-        return (
-            np.asarray(condition_features(X, condition_index, len(self.conditions)) @ self.coef.T)
-            + self.intercept
-        )
+        design = self._design(X, condition_index, documents)
+        return np.asarray(design @ self.coef.T) + self.intercept
 
     def predict_proba(
-        self, X: sp.csr_matrix, condition_index: Sequence[int] | None = None
+        self,
+        X: sp.csr_matrix,
+        condition_index: Sequence[int] | None = None,
+        documents: Sequence | None = None,
     ) -> np.ndarray:
         """Class probabilities, rows summing to one, columns in the order of ``labels``."""
-        return softmax(self.decision_function(X, condition_index) / self.temperature)
+        return softmax(self.decision_function(X, condition_index, documents) / self.temperature)
 
-    def predict(self, X: sp.csr_matrix, condition_index: Sequence[int] | None = None) -> list[str]:
+    def predict(
+        self,
+        X: sp.csr_matrix,
+        condition_index: Sequence[int] | None = None,
+        documents: Sequence | None = None,
+    ) -> list[str]:
         """The most probable label of each row."""
-        scores = self.decision_function(X, condition_index)
+        scores = self.decision_function(X, condition_index, documents)
         return [self.labels[i] for i in scores.argmax(axis=1)]
 
     def calibrate(
-        self, X: sp.csr_matrix, y: Sequence[str], condition_index: Sequence[int] | None = None
+        self,
+        X: sp.csr_matrix,
+        y: Sequence[str],
+        condition_index: Sequence[int] | None = None,
+        documents: Sequence | None = None,
     ) -> float:
         """Fit the softmax temperature that minimises the log-loss on held-out ``(X, y)``."""
-        scores = self.decision_function(X, condition_index)
+        scores = self.decision_function(X, condition_index, documents)
         index = {label: i for i, label in enumerate(self.labels)}
         target = np.array([index[label] for label in y])
         candidates = np.exp(np.linspace(np.log(0.2), np.log(5.0), 121))
         losses = [_log_loss(softmax(scores / t), target) for t in candidates]
         self.temperature = float(candidates[int(np.argmin(losses))])
         return self.temperature
+
+
+def context_features(X: sp.csr_matrix, documents: Sequence | None, weight: float) -> sp.csr_matrix:
+    """``[X | weight * previous row | weight * next row]``, neighbours taken only within the
+    same document. ``documents=None`` means every row is a document of its own (no context).
+    """
+    X = sp.csr_matrix(X)
+    n_rows = X.shape[0]
+    if documents is None or n_rows < 2:
+        neighbours = sp.csr_matrix((n_rows, X.shape[1]), dtype=X.dtype)
+        return sp.hstack([X, neighbours, neighbours], format="csr")
+    if len(documents) != n_rows:
+        raise ValueError(f"documents has {len(documents)} items for {n_rows} rows")
+    same = np.array([documents[i] == documents[i + 1] for i in range(n_rows - 1)], dtype=bool)
+    rows = np.arange(n_rows - 1)[same]
+    ones = np.full(len(rows), weight, dtype=X.dtype)
+    previous = sp.csr_matrix((ones, (rows + 1, rows)), shape=(n_rows, n_rows)) @ X
+    following = sp.csr_matrix((ones, (rows, rows + 1)), shape=(n_rows, n_rows)) @ X
+    return sp.hstack([X, previous, following], format="csr")
 
 
 def condition_features(X: sp.csr_matrix, condition_index: Sequence[int], n_conditions: int):

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -97,21 +97,28 @@ class Model:
     # -- prediction -------------------------------------------------------------------------
 
     def classify(
-        self, sentences: Sequence[str], topics: Sequence[str] | None = None
+        self,
+        sentences: Sequence[str],
+        topics: Sequence[str] | None = None,
+        documents: Sequence[Hashable] | None = None,
     ) -> list[Sentence]:
         """Label each sentence as given (no splitting); ``start`` is 0 and ``end`` its length.
 
         With ``topics`` (one per sentence), the topic is known: it is returned as given
         (probability 1) and a stance head trained with ``stance_given_topic`` reads it.
+        With ``documents`` (one id per sentence), consecutive sentences with the same id are
+        read as neighbours in one document, which a topic head with context uses; without it,
+        each sentence stands alone.
         """
         sentences = _check_texts(sentences, "sentences")
+        for name, values in (("topics", topics), ("documents", documents)):
+            if values is not None and len(values) != len(sentences):
+                raise ValueError(
+                    f"{name} has {len(values)} items but sentences has {len(sentences)}"
+                )
         if topics is not None:
             topics = _check_texts(topics, "topics")
-            if len(topics) != len(sentences):
-                raise ValueError(
-                    f"topics has {len(topics)} items but sentences has {len(sentences)}"
-                )
-        records = self._predict(sentences, topics)
+        records = self._predict(sentences, topics, documents)
         return [
             Sentence(text, 0, len(text), topic, stance, topic_probs, stance_probs)
             for text, (topic, stance, topic_probs, stance_probs) in zip(sentences, records)
@@ -151,13 +158,16 @@ class Model:
         self, batch: list[tuple[str, list[tuple[int, int]]]]
     ) -> Iterator[list[Sentence]]:
         sentences = [text[start:end] for text, spans in batch for start, end in spans]
-        predictions = iter(self._predict(sentences, None)) if sentences else iter(())
+        documents = [n for n, (_, spans) in enumerate(batch) for _ in spans]
+        predictions = iter(self._predict(sentences, None, documents) if sentences else ())
         for text, spans in batch:
             yield [
                 Sentence(text[start:end], start, end, *next(predictions)) for start, end in spans
             ]
 
-    def _predict(self, sentences: list[str], topics: Sequence[str] | None) -> list[tuple]:
+    def _predict(
+        self, sentences: list[str], topics: Sequence[str] | None, documents: Sequence | None
+    ) -> list[tuple]:
         X = self.featurizer.transform(sentences)
         n = len(sentences)
         topic_labels: list[str | None] = [None] * n
@@ -166,7 +176,7 @@ class Model:
             topic_labels = list(topics)
             topic_probs = [{topic: 1.0} for topic in topics]
         elif self.topic_head is not None:
-            proba = self.topic_head.predict_proba(X)
+            proba = self.topic_head.predict_proba(X, documents=documents)
             topic_labels, topic_probs = _best_and_dicts(self.topic_head.labels, proba)
         stance_labels: list[str | None] = [None] * n
         stance_probs: list[dict[str, float]] = [{} for _ in range(n)]
@@ -207,6 +217,7 @@ class Model:
                 "labels": head.labels,
                 "temperature": head.temperature,
                 "conditions": head.conditions,
+                "context_weight": head.context_weight,
             }
         info = {key: value for key, value in self.info.items() if key != "fingerprint"}
         description = {"featurizer": self.featurizer.get_config(), "heads": heads, "info": info}
@@ -229,6 +240,7 @@ class Model:
                     arrays[f"{name}.intercept"],
                     temperature=spec["temperature"],
                     conditions=spec["conditions"],
+                    context_weight=spec.get("context_weight"),
                 )
             info = dict(description.get("info") or {})
             info["fingerprint"] = manifest["files"]["arrays.npz"]["sha256"][:12]

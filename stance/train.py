@@ -38,6 +38,7 @@ def train(
     *,
     dev: LabelledData | None = None,
     stance_given_topic: bool = False,
+    topic_context: float | None = None,
     C_topic: float = 10.0,
     C_stance: float = 10.0,
     class_weight: str | None = None,
@@ -63,6 +64,10 @@ def train(
         Learn stance weights per topic as well as shared ones, so that the same words may
         signal opposite stances under different topics; ``classify(texts, topics=...)`` then
         uses the given topics. Needs topic labels.
+    topic_context : float, optional
+        Let the topic head read the previous and next sentence of the same document, with
+        this weight (the default model uses 0.5). Documents come from a ``doc`` column of the
+        data (consecutive rows with the same id); data without one trains no context.
     C_topic, C_stance : float
         Inverse regularisation strength of each head's logistic regression.
     class_weight : None or "balanced"
@@ -80,6 +85,7 @@ def train(
     data = _as_data(data, topics, stances)
     options = {
         "stance_given_topic": stance_given_topic,
+        "topic_context": topic_context,
         "C_topic": C_topic,
         "C_stance": C_stance,
         "class_weight": class_weight,
@@ -96,7 +102,13 @@ def train(
     heads = {}
     if data.topics is not None:
         heads["topic"] = LinearHead.fit(
-            X, data.topics, C=C_topic, class_weight=class_weight, random_state=random_state
+            X,
+            data.topics,
+            C=C_topic,
+            class_weight=class_weight,
+            context_weight=topic_context,
+            documents=data.extra.get("doc"),
+            random_state=random_state,
         )
     if data.stances is not None:
         conditions = sorted(set(data.topics)) if stance_given_topic else None
@@ -126,7 +138,9 @@ def train(
                 if head.conditions is None
                 else [head.conditions.index(dev.topics[i]) for i in rows]
             )
-            head.calibrate(X_dev[rows], [labels[i] for i in rows], conditions)
+            documents = dev.extra.get("doc")
+            documents = None if documents is None else [documents[i] for i in rows]
+            head.calibrate(X_dev[rows], [labels[i] for i in rows], conditions, documents)
     info = {
         "name": name,
         "library_version": __version__,
@@ -158,9 +172,12 @@ def evaluate(
     precision/recall/F1, the confusion matrix and the expected calibration error.
 
     With ``given_topics=True`` the stance head is given the gold topics (stance given topic).
+    A ``doc`` column in the data gives the topic head its document context, as in ``tag``.
     """
     data = _as_data(data, topics, stances)
-    records = model.classify(data.texts, topics=data.topics if given_topics else None)
+    records = model.classify(
+        data.texts, topics=data.topics if given_topics else None, documents=data.extra.get("doc")
+    )
     report: dict = {"sentences": len(data)}
     for head_name, gold in (("topic", data.topics), ("stance", data.stances)):
         labels = model.topics if head_name == "topic" else model.stances
