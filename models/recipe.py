@@ -27,33 +27,22 @@ OUTPUT = HERE / "default"
 LEXICON = json.loads((HERE / "topic_lexicon.json").read_text(encoding="utf-8"))
 
 # Candidate settings, compared on the development set (the first is the plain baseline model).
+# Balanced class weights are measured but never selected: they push predictions towards the
+# rarer stances, and `opposes` is rarer in real diplomatic text (about 10 %) than here.
 CANDIDATES = {
     "word 1-grams": dict(ngram_max=1, negation=False, cues=False, lexicon=None),
     "word 1-2-grams": dict(ngram_max=2, negation=False, cues=False, lexicon=None),
     "+ negation scope": dict(ngram_max=2, negation=True, cues=False, lexicon=None),
     "+ stance cues": dict(ngram_max=2, negation=True, cues=True, lexicon=None),
     "+ topic lexicon": dict(ngram_max=2, negation=True, cues=True, lexicon=LEXICON),
-    "+ topic lexicon, balanced classes": dict(
+    "+ topic lexicon, balanced classes (not selectable)": dict(
         ngram_max=2, negation=True, cues=True, lexicon=LEXICON, class_weight="balanced"
     ),
-    "+ neighbour sentences for the topic (0.5)": dict(
-        ngram_max=2,
-        negation=True,
-        cues=True,
-        lexicon=LEXICON,
-        class_weight="balanced",
-        topic_context=0.5,
-    ),
-    "+ neighbour sentences for the topic (1.0)": dict(
-        ngram_max=2,
-        negation=True,
-        cues=True,
-        lexicon=LEXICON,
-        class_weight="balanced",
-        topic_context=1.0,
+    "+ neighbour sentences for the topic (weight 0.5)": dict(
+        ngram_max=2, negation=True, cues=True, lexicon=LEXICON, topic_context=0.5
     ),
 }
-C_GRID = (1.0, 3.0, 10.0, 30.0)
+C_GRID = (3.0, 10.0, 30.0)
 
 
 def main() -> None:
@@ -65,7 +54,8 @@ def main() -> None:
         report = evaluate(train(train_set, **options), dev)
         comparison[label] = _headline(report)
         print(f"dev  {label:40} {_fmt(comparison[label])}", flush=True)
-    best_label = max(comparison, key=lambda k: _objective(comparison[k]))
+    selectable = [k for k in comparison if "class_weight" not in CANDIDATES[k]]
+    best_label = max(selectable, key=lambda k: _objective(comparison[k]))
     best = dict(CANDIDATES[best_label])
     tuning = {}
     for head in ("topic", "stance"):
@@ -80,6 +70,7 @@ def main() -> None:
     model = train(train_set, dev=dev, name="default", **best)
     uncalibrated = train(train_set, name="default", **best)
     test_report = evaluate(model, test)
+    isolated = evaluate(model, LabelledData(test.texts, test.topics, test.stances))
     dev_report = evaluate(model, dev)
     ece_before = {h: evaluate(uncalibrated, test)[h]["ece"] for h in ("topic", "stance")}
 
@@ -93,18 +84,9 @@ def main() -> None:
     }
     model.info["selected_options"] = _describe(best)
     model.card = _card(
-        model,
-        data,
-        comparison,
-        tuning,
-        best_label,
-        best,
-        test_report,
-        ece_before,
-        baselines,
-        loro,
-        per_register,
-    )
+        model, data, comparison, tuning, best_label, best, test_report, isolated, ece_before,
+        baselines, loro, per_register,
+    )  # fmt: skip
     model.save(OUTPUT)
     print(f"test {_fmt(_headline(test_report))}")
     print(f"saved to {OUTPUT}")
@@ -191,8 +173,8 @@ def _scores_row(name: str, result: dict) -> tuple:
 SCORE_HEADER = ("", "stance macro-F1", "stance accuracy", "topic accuracy", "topic macro-F1")
 
 
-def _card(model, data, comparison, tuning, best_label, best, test_report, ece_before,
-          baselines, loro, per_register) -> str:  # fmt: skip
+def _card(model, data, comparison, tuning, best_label, best, test_report, isolated,
+          ece_before, baselines, loro, per_register) -> str:  # fmt: skip
     train_set, dev, test = data["train"], data["dev"], data["test"]
     lines = [
         "# Model card: stance default model",
@@ -285,7 +267,10 @@ def _card(model, data, comparison, tuning, best_label, best, test_report, ece_be
         "## Held-out test scores",
         "",
     ]
-    rows = [_scores_row("this model", _headline(test_report))]
+    rows = [
+        _scores_row("this model (`tag`: sentences in their documents)", _headline(test_report)),
+        _scores_row("this model (`classify`: isolated sentences)", _headline(isolated)),
+    ]
     rows += [_scores_row(name, result) for name, result in baselines.items()]
     lines += _table(rows, SCORE_HEADER)
     lines += [

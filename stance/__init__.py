@@ -1,10 +1,11 @@
 """stance: tag every sentence of English text on international affairs with a topic and a stance.
 
 >>> import stance
->>> for s in stance.tag("We strongly condemn the missile test. Ceasefire talks resume in Doha."):
+>>> text = "We strongly condemn the missile test. All parties must return to the negotiating table."
+>>> for s in stance.tag(text):
 ...     print(s.start, s.end, s.topic, s.stance)
 0 37 arms_control opposes
-38 69 peace_process none
+38 87 peace_process calls_for
 
 Public API: :func:`tag`, :func:`classify`, :func:`load`, :func:`train`, :func:`evaluate`,
 :func:`score_folder`, and the types :class:`Sentence`, :class:`Model`, :class:`StanceClassifier`,

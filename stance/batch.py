@@ -41,11 +41,13 @@ from .documents import (
     JsonlDocument,
     decode_document,
     document_kind,
+    first_paragraph,
     html_to_text,
     iter_chunks,
     iter_jsonl,
     iter_lines,
     iter_text,
+    last_paragraph,
     read_bytes,
 )
 from .model import Model, load
@@ -53,6 +55,7 @@ from .model import Model, load
 __all__ = [
     "BatchReport",
     "SkippedDocumentWarning",
+    "iter_documents",
     "list_documents",
     "read_output",
     "score_folder",
@@ -103,10 +106,12 @@ class Unit(NamedTuple):
 # -- listing ---------------------------------------------------------------------------------
 
 
-def list_documents(
+def iter_documents(
     path: str | os.PathLike, glob: str | None = None, exclude: Iterable[str | os.PathLike] = ()
-) -> list[Unit]:
-    """The files to score under ``path``, sorted by relative path (with ``/`` separators).
+) -> Iterator[Unit]:
+    """The files to score under ``path``, in the order of their relative paths (``/``
+    separators, compared as strings), found as the walk goes: memory grows with the depth and
+    width of the folders, not with the number of files.
 
     Without ``glob``, files with the extensions in :data:`EXTENSIONS` (any case); with it, the
     files whose relative path (or, for a pattern without ``/``, whose name) matches it.
@@ -117,28 +122,50 @@ def list_documents(
     if not root.is_dir():
         raise DocumentError(f"{root}: not a directory")
     excluded = {os.path.realpath(p) for p in exclude}
-    units = []
-    for folder, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for name in filenames:
-            if name.startswith("."):
-                continue
-            full = os.path.join(folder, name)
-            key = Path(os.path.relpath(full, root)).as_posix()
-            if glob is None:
-                if not name.lower().endswith(EXTENSIONS):
+    yield from _walk(str(root), "", glob, excluded)
+
+
+def _walk(folder: str, prefix: str, glob: str | None, excluded: set[str]) -> Iterator[Unit]:
+    try:
+        with os.scandir(folder) as scan:
+            entries = []
+            for entry in scan:
+                if entry.name.startswith("."):
                     continue
-            elif not fnmatch.fnmatchcase(key if "/" in glob else name, glob):
+                try:
+                    is_dir = entry.is_dir(follow_symlinks=False)
+                except OSError:
+                    is_dir = False
+                # a folder sorts as "name/", so that its paths come where "name/..." sorts
+                entries.append((entry.name + "/" if is_dir else entry.name, entry))
+    except OSError:
+        return  # an unreadable sub-folder: nothing to list in it
+    entries.sort(key=lambda item: item[0])
+    for sort_key, entry in entries:
+        key = prefix + entry.name
+        if sort_key.endswith("/"):
+            yield from _walk(entry.path, key + "/", glob, excluded)
+            continue
+        name = entry.name
+        if glob is None:
+            if not name.lower().endswith(EXTENSIONS):
                 continue
-            if excluded and os.path.realpath(full) in excluded:
-                continue
-            try:
-                size = os.stat(full).st_size
-            except OSError:
-                size = -1
-            units.append(Unit(key, document_kind(name), size))
-    units.sort()
-    return units
+        elif not fnmatch.fnmatchcase(key if "/" in glob else name, glob):
+            continue
+        if excluded and os.path.realpath(entry.path) in excluded:
+            continue
+        try:
+            size = entry.stat().st_size
+        except OSError:
+            size = -1
+        yield Unit(key, document_kind(name), size)
+
+
+def list_documents(
+    path: str | os.PathLike, glob: str | None = None, exclude: Iterable[str | os.PathLike] = ()
+) -> list[Unit]:
+    """:func:`iter_documents` as a list."""
+    return list(iter_documents(path, glob, exclude))
 
 
 # -- the public iterator ---------------------------------------------------------------------
@@ -162,7 +189,7 @@ def score_folder(
     Parameters
     ----------
     path : folder
-        Read recursively; see :func:`list_documents` for which files.
+        Read recursively; see :func:`iter_documents` for which files.
     model : Model, model directory or None
         None uses the shipped default model.
     glob : str, optional
@@ -247,7 +274,7 @@ def _iter_pieces(
     backend=None,
     skip: frozenset[str] = frozenset(),
     exclude: Iterable[str | os.PathLike] = (),
-    units: list[Unit] | None = None,
+    units: Iterable[Unit] | None = None,
     identity: str | None = None,
     encode: tuple[str, tuple[str, ...]] | None = None,
 ) -> Iterator[_Piece]:
@@ -259,7 +286,7 @@ def _iter_pieces(
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     root = Path(path)
     if units is None:
-        units = list_documents(root, glob, exclude)
+        units = iter_documents(root, glob, exclude)
     parallel = backend is not None or jobs != 1
     ship = backend == "dask"
     temporary = None
@@ -334,7 +361,7 @@ def _get_model(ref) -> Model:
 # -- tasks -----------------------------------------------------------------------------------
 
 
-def _tasks(root: Path, units: list[Unit], skip, options: dict, ship: bool) -> Iterator[tuple]:
+def _tasks(root: Path, units: Iterable[Unit], skip, options: dict, ship: bool) -> Iterator[tuple]:
     """Group the units into tasks: small files together, huge files streamed in chunks."""
     group: list[tuple] = []
     group_bytes = 0
@@ -382,12 +409,17 @@ def _huge_tasks(root: Path, unit: Unit, options: dict) -> Iterator[tuple]:
             return
         if unit.kind == "html":
             pieces = _html_pieces(pieces)
+        # each chunk goes with the paragraph before it and the one after it, so that its first
+        # and last sentences are split and read (the topic head reads the neighbouring
+        # sentences) as in the whole document; only the chunk's own sentences are kept
         previous = None
+        before = ""
         for offset, chunk in iter_chunks(pieces, CHUNK_CHARS):
             if previous is not None:
-                yield ("chunk", key, *previous, False)
+                yield ("chunk", key, *previous, before, first_paragraph(chunk), False)
+                before = last_paragraph(previous[1])
             previous = (offset, chunk)
-        yield ("chunk", key, *(previous or (0, "")), True)
+        yield ("chunk", key, *(previous or (0, "")), before, "", True)
     except DocumentError as error:
         yield ("error", key, _reason(error, root / key))
 
@@ -431,15 +463,17 @@ def _run_task(task: tuple, model_ref, options: dict) -> list[tuple]:
         return [(key, [], [_error(key, key, reason)], True, False)]
     model = _get_model(model_ref)
     if options["check"] and model.identity != options["identity"]:
-        raise RuntimeError(
+        raise ValueError(
             f"a worker loaded the model {model.identity}, not {options['identity']}; "
             "install the same version of stance (and model) on every worker"
         )
     if kind == "chunk":
-        _, key, offset, text, done = task
+        _, key, offset, text, before, after, done = task
+        low, high = len(before), len(before) + len(text)
         records = []
-        for sentences in model.pipe([text], batch_size=options["batch_size"]):
-            records = _records(sentences, key, key, options, offset)
+        for sentences in model.pipe([before + text + after], batch_size=options["batch_size"]):
+            own = [s for s in sentences if low <= s.start < high]
+            records = _records(own, key, key, options, offset - low)
         return [(key, records, [], done, True)]
     if kind == "lines":
         _, key, docs, done = task
@@ -757,8 +791,10 @@ def score_to_file(
     report.sentences = journal.sentences
     report.skipped = journal.skipped
     exclude = [out_path, progress_path, errors_path] + ([summary_path] if summary_path else [])
-    units = list_documents(root, glob, exclude)
-    bar = _ProgressBar(sum(u.key not in journal.done for u in units), show_progress)
+    units = iter_documents(root, glob, exclude)
+    bar = _ProgressBar(show_progress)
+    if bar.enabled:  # a first walk, to know how many files there are
+        bar.total = sum(u.key not in journal.done for u in iter_documents(root, glob, exclude))
     try:
         pieces = _iter_pieces(
             root,
@@ -959,7 +995,7 @@ def _csv_value(value) -> Any:
 class _ProgressBar:
     """``files, sentences/s, ETA`` on one line of stderr, when it is a terminal."""
 
-    def __init__(self, total: int, enabled: bool) -> None:
+    def __init__(self, enabled: bool, total: int = 0) -> None:
         self.enabled = enabled and sys.stderr.isatty()
         self.total = total
         self.files = 0

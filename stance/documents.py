@@ -40,10 +40,12 @@ __all__ = [
     "decode",
     "decode_document",
     "document_kind",
+    "first_paragraph",
     "html_to_text",
     "iter_chunks",
     "iter_jsonl",
     "iter_text",
+    "last_paragraph",
     "read_bytes",
     "read_text",
 ]
@@ -361,6 +363,42 @@ def _cut_point(buffer: str, chunk_chars: int) -> int:
         return window_start + spans[-1][0]
     space = buffer.rfind(" ", low, chunk_chars)
     return space + 1 if space > 0 else chunk_chars
+
+
+_CONTEXT_CHARS = 20000
+
+
+def last_paragraph(text: str, limit: int = _CONTEXT_CHARS) -> str:
+    r"""The last paragraph of ``text`` (after its last blank line), at most about ``limit``
+    characters: the context a chunk gets from the chunk before it.
+
+    >>> last_paragraph("One.\n\nTwo. Three.\n\n")
+    'Two. Three.\n\n'
+    """
+    end = len(text.rstrip())
+    start = 0
+    for match in _PARAGRAPH_BREAK.finditer(text, max(0, end - limit), end):
+        start = match.end()
+    if start == 0 and end > limit:
+        start = text.find(" ", end - limit) + 1 or end - limit
+    return text[start:]
+
+
+def first_paragraph(text: str, limit: int = _CONTEXT_CHARS) -> str:
+    r"""The first paragraph of ``text`` (up to its first blank line), at most about ``limit``
+    characters: the context a chunk gets from the chunk after it.
+
+    >>> first_paragraph("One. Two.\n\nThree.")
+    'One. Two.'
+    """
+    begin = len(text) - len(text.lstrip())
+    match = _PARAGRAPH_BREAK.search(text, begin, begin + limit)
+    if match:
+        return text[: match.start()]
+    if len(text) <= begin + limit:
+        return text
+    cut = text.rfind(" ", begin, begin + limit)
+    return text[: cut if cut > begin else begin + limit]
 
 
 # -- JSONL -----------------------------------------------------------------------------------

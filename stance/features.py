@@ -8,6 +8,8 @@ A sentence becomes a bag of features:
 * **stance cues**: every word of a small general-English cue list adds a pooled feature
   (``@cue:support``, ``@cue:oppose``, ``@cue:call``, ``@cue:concern``, ``@cue:need``,
   ``@cue:procedure``), negated cues count apart, so rare synonyms share what common ones learnt;
+  the first stance cue of the sentence also adds ``@first@cue:…``, since the first
+  stance-bearing clause decides the label;
 * **lexicon features**: an optional word list per class (e.g. hundreds of terms per topic)
   adds ``@lex:<class>`` for every listed word or two-word term found.
 
@@ -159,11 +161,16 @@ class Featurizer:
             features.extend(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
         n_grams = len(features)
         if self.cues:
+            first = True
             for word in words:
                 negated = word.startswith("~")
                 cue = _CUE_WORDS.get(word[1:] if negated else word)
                 if cue:
-                    features.append(cue + "~" if negated else cue)
+                    cue = cue + "~" if negated else cue
+                    features.append(cue)
+                    if first and cue != "@cue:procedure":
+                        features.append("@first" + cue)  # the first stance cue decides
+                        first = False
         if self._lexicon_index:
             lookup = self._lexicon_index.get
             features.extend(filter(None, map(lookup, features[:n_grams])))

@@ -118,9 +118,7 @@ class LinearHead:
         if conditions is not None:
             lookup = {c: i for i, c in enumerate(conditions)}
             index = [lookup[c] for c in condition_values]
-        shell = cls(labels, np.zeros((len(labels), 1)), np.zeros(len(labels)), 1.0, conditions,
-                    context_weight)  # fmt: skip
-        design = shell._design(X, index, documents)
+        design = _design(X, conditions, index, context_weight, documents)
         model = LogisticRegression(
             C=C, class_weight=class_weight, max_iter=max_iter, random_state=random_state
         )
@@ -131,18 +129,6 @@ class LinearHead:
             intercept = np.concatenate([[0.0], intercept])
         return cls(list(model.classes_), coef, intercept, 1.0, conditions, context_weight)
 
-    def _design(
-        self, X: sp.csr_matrix, condition_index: Sequence[int] | None, documents: Sequence | None
-    ) -> sp.csr_matrix:
-        """The matrix the weights apply to: X, extended by condition or context blocks."""
-        if self.conditions is not None:
-            if condition_index is None or len(condition_index) != X.shape[0]:
-                raise ValueError("a conditioned head needs one condition per row")
-            return condition_features(X, condition_index, len(self.conditions))
-        if self.context_weight is not None:
-            return context_features(X, documents, self.context_weight)
-        return X
-
     def decision_function(
         self,
         X: sp.csr_matrix,
@@ -152,7 +138,7 @@ class LinearHead:
         """Raw class scores, before the temperature and the softmax."""
         if X.shape[1] != self.n_features:
             raise ValueError(f"X has {X.shape[1]} features, the head expects {self.n_features}")
-        design = self._design(X, condition_index, documents)
+        design = _design(X, self.conditions, condition_index, self.context_weight, documents)
         return np.asarray(design @ self.coef.T) + self.intercept
 
     def predict_proba(
@@ -189,6 +175,23 @@ class LinearHead:
         losses = [_log_loss(softmax(scores / t), target) for t in candidates]
         self.temperature = float(candidates[int(np.argmin(losses))])
         return self.temperature
+
+
+def _design(
+    X: sp.csr_matrix,
+    conditions: Sequence[str] | None,
+    condition_index: Sequence[int] | None,
+    context_weight: float | None,
+    documents: Sequence | None,
+) -> sp.csr_matrix:
+    """The matrix a head's weights apply to: X, extended by condition or context blocks."""
+    if conditions is not None:
+        if condition_index is None or len(condition_index) != X.shape[0]:
+            raise ValueError("a conditioned head needs one condition per row")
+        return condition_features(X, condition_index, len(conditions))
+    if context_weight is not None:
+        return context_features(X, documents, context_weight)
+    return X
 
 
 def context_features(X: sp.csr_matrix, documents: Sequence | None, weight: float) -> sp.csr_matrix:
