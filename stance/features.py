@@ -29,19 +29,22 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import repeat
 
 import numpy as np
 import scipy.sparse as sp
 
 __all__ = ["Featurizer"]
 
-_TOKEN = re.compile(r"[^\W_]+(?:['\u2019\-][^\W_]+)*|[?!,;:()\u2014\u2013]")
+_TOKEN = re.compile(r"\w+(?:['\u2019\-]\w+)*|[?!,;:()\u2014\u2013]")
 _SCOPE_END = frozenset(",;:()?!\u2014\u2013")
 _NEGATORS = frozenset(
     """not no never neither nor cannot without none nothing nobody hardly barely refuse refuses
     refused refusing fail fails failed declined declines decline""".split()
 )
 _NEGATION_SCOPE = 3
+_SILENT_PUNCT = _SCOPE_END - {"?", "!"}
+_DIGIT = re.compile(r"\d")
 
 _CUE_WORDS: dict[str, str] = {}
 for _cue, _words in {
@@ -75,12 +78,37 @@ for _cue, _words in {
         _CUE_WORDS[_word] = "@cue:" + _cue
 
 
+def _mark_negation(tokens: list[str]) -> list[str]:
+    """Drop scope-ending punctuation (keeping ? and !) and mark the words after a negator."""
+    words: list[str] = []
+    scope = 0
+    for token in tokens:
+        if token in _SCOPE_END:
+            scope = 0
+            if token in "?!":
+                words.append(token)
+            continue
+        if scope:
+            words.append("~" + token)
+            scope -= 1
+        else:
+            words.append(token)
+        if token in _NEGATORS or token.endswith(("n't", "n\u2019t")):
+            scope = _NEGATION_SCOPE
+    return words
+
+
 def _negated_variants(term: str) -> list[str]:
     """A lexicon term as it may appear in the features: with or without negation marks."""
     variants = [""]
     for word in term.split():
         variants = [f"{v} {mark}{word}".lstrip() for v in variants for mark in ("", "~")]
     return variants
+
+
+# Cue of each word, negated words ("~word") included; the procedure cue never counts as first.
+_CUE_LOOKUP = {**_CUE_WORDS, **{"~" + word: cue + "~" for word, cue in _CUE_WORDS.items()}}
+_NOT_FIRST = {"@cue:procedure", "@cue:procedure~"}
 
 
 class Featurizer:
@@ -130,6 +158,8 @@ class Featurizer:
         }
         self.vocabulary_: dict[str, int] = {}
         self.idf_: np.ndarray | None = None
+        self._terms: dict[str, int] | None = None
+        self._lexicon_column = np.zeros(0, dtype=np.int64)
 
     # -- analysis ---------------------------------------------------------------------------
 
@@ -139,42 +169,35 @@ class Featurizer:
         >>> Featurizer(cues=False).analyze("We do not back it")
         ['we', 'do', 'not', '~back', '~it', 'we do', 'do not', 'not ~back', '~back ~it']
         """
-        words: list[str] = []
-        scope = 0
-        for token in _TOKEN.findall(text.lower()):
-            if token in _SCOPE_END:
-                scope = 0
-                if token in "?!":
-                    words.append(token)
-                continue
-            if any(c.isdigit() for c in token):
-                token = "<num>"
-            if scope and self.negation:
-                words.append("~" + token)
-                scope -= 1
-            else:
-                words.append(token)
-            if token in _NEGATORS or token.endswith(("n't", "n\u2019t")):
-                scope = _NEGATION_SCOPE
+        features, n_grams = self._base_features(text)
+        if self._lexicon_index:
+            features.extend(filter(None, map(self._lexicon_index.get, features[:n_grams])))
+        return features
+
+    def _base_features(self, text: str) -> tuple[list[str], int]:
+        """All features but the lexicon ones, and how many of them are word n-grams."""
+        lowered = text.lower()
+        tokens = _TOKEN.findall(lowered)
+        if _DIGIT.search(lowered):
+            tokens = ["<num>" if _DIGIT.search(t) else t for t in tokens]
+        if self.negation and (not _NEGATORS.isdisjoint(tokens) or "n't" in lowered
+                              or "n\u2019t" in lowered):  # fmt: skip
+            words = _mark_negation(tokens)
+        else:
+            words = [t for t in tokens if t not in _SILENT_PUNCT]
         features = list(words)
-        for n in range(2, self.ngram_max + 1):
-            features.extend(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+        if self.ngram_max >= 2:
+            features.extend([f"{a} {b}" for a, b in zip(words, words[1:])])
+        for n in range(3, self.ngram_max + 1):
+            features.extend(map(" ".join, zip(*(words[k:] for k in range(n)))))
         n_grams = len(features)
         if self.cues:
-            first = True
-            for word in words:
-                negated = word.startswith("~")
-                cue = _CUE_WORDS.get(word[1:] if negated else word)
-                if cue:
-                    cue = cue + "~" if negated else cue
-                    features.append(cue)
-                    if first and cue != "@cue:procedure":
-                        features.append("@first" + cue)  # the first stance cue decides
-                        first = False
-        if self._lexicon_index:
-            lookup = self._lexicon_index.get
-            features.extend(filter(None, map(lookup, features[:n_grams])))
-        return features
+            cues = [cue for cue in map(_CUE_LOOKUP.get, words) if cue]
+            features.extend(cues)
+            first = next((cue for cue in cues if cue not in _NOT_FIRST), None)
+            if first:
+                features.append("@first" + first)  # the first stance cue decides
+        return features, n_grams
 
     # -- fitting and transforming -------------------------------------------------------------
 
@@ -193,32 +216,64 @@ class Featurizer:
                 f"no feature occurs in {self.min_df} or more sentences; lower min_df or add data"
             )
         self.vocabulary_ = {term: i for i, term in enumerate(kept)}
+        self._terms = None
         df = np.array([doc_freq[term] for term in kept], dtype=np.float64)
         self.idf_ = (np.log((1.0 + n_docs) / (1.0 + df)) + 1.0).astype(np.float32)
         return self
 
     def transform(self, texts: Iterable[str]) -> sp.csr_matrix:
-        """Sentences → L2-normalised sublinear TF-IDF rows (float32 CSR)."""
+        """Sentences → L2-normalised sublinear TF-IDF rows (float32 CSR).
+
+        Counts the same features as :meth:`analyze`, but looks each n-gram up once: a term
+        table maps it to its own column and, through ``_lexicon_column``, to the column of the
+        lexicon feature it adds, so the counting is done by numpy for the whole batch.
+        """
         if self.idf_ is None:
             raise ValueError("this Featurizer is not fitted yet; call fit() first")
-        vocabulary = self.vocabulary_
-        indices: list[int] = []
-        indptr = [0]
+        get = self._term_table().get
+        ids: list[int] = []
+        lengths: list[int] = []
         for text in texts:
-            indices.extend(j for j in map(vocabulary.get, self.analyze(text)) if j is not None)
-            indptr.append(len(indices))
+            features = self._base_features(text)[0]
+            ids.extend(map(get, features, repeat(-1)))
+            lengths.append(len(features))
+        n_rows, width = len(lengths), len(self.vocabulary_)
+        term = np.array(ids, dtype=np.int64)
+        row = np.repeat(np.arange(n_rows), lengths)
+        known = term >= 0
+        term, row = term[known], row[known]
+        lexicon = self._lexicon_column[term]
+        own, in_lexicon = term < width, lexicon >= 0
+        columns = np.concatenate([term[own], lexicon[in_lexicon]])
+        rows = np.concatenate([row[own], row[in_lexicon]])
         matrix = sp.csr_matrix(
-            (np.ones(len(indices), dtype=np.float32), np.asarray(indices, dtype=np.int32), indptr),
-            shape=(len(indptr) - 1, len(vocabulary)),
+            (np.ones(len(columns), dtype=np.float32), (rows, columns)), shape=(n_rows, width)
         )
         matrix.sum_duplicates()
         np.log(matrix.data, out=matrix.data)
         matrix.data += 1.0
         matrix.data *= self.idf_[matrix.indices]
-        rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-        norms = np.sqrt(np.bincount(rows, weights=matrix.data**2, minlength=matrix.shape[0]))
+        rows = np.repeat(np.arange(n_rows), np.diff(matrix.indptr))
+        norms = np.sqrt(np.bincount(rows, weights=matrix.data**2, minlength=n_rows))
         matrix.data /= norms[rows].astype(np.float32)
         return matrix
+
+    def _term_table(self) -> dict[str, int]:
+        """Term → id: vocabulary columns first, then lexicon terms outside the vocabulary."""
+        if self._terms is None:
+            terms = dict(self.vocabulary_)
+            columns = [-1] * len(terms)
+            for term, feature in self._lexicon_index.items():
+                column = self.vocabulary_.get(feature)
+                if column is None:
+                    continue
+                if term not in terms:
+                    terms[term] = len(columns)
+                    columns.append(-1)
+                columns[terms[term]] = column
+            self._lexicon_column = np.array(columns, dtype=np.int64)
+            self._terms = terms
+        return self._terms
 
     def fit_transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """``fit(texts)`` then ``transform(texts)``."""
