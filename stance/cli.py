@@ -275,16 +275,19 @@ def _run_train(args: argparse.Namespace) -> int:
         f"stances: {len(model.stances)}; saved to {args.output}",
         file=sys.stderr,
     )
-    cross = model.info.get("cross_validation")
-    if cross:
-        for head in ("topic", "stance"):
-            if head in cross:
-                print(
-                    f"{args.cv}-fold cross-validation, {head}: accuracy "
-                    f"{cross[head]['accuracy']:.3f}, macro-F1 {cross[head]['macro_f1']:.3f}",
-                    file=sys.stderr,
-                )
+    if model.info.get("cross_validation"):
+        _print_cross_validation(model.info["cross_validation"], sys.stderr)
     return 0
+
+
+def _print_cross_validation(cross: dict, file) -> None:
+    for head in ("topic", "stance"):
+        if head in cross:
+            print(
+                f"{cross['k']}-fold cross-validation, {head}: accuracy "
+                f"{cross[head]['accuracy']:.3f}, macro-F1 {cross[head]['macro_f1']:.3f}",
+                file=file,
+            )
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
@@ -296,13 +299,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(report, indent=1))
         else:
-            for head in ("topic", "stance"):
-                if head in report:
-                    print(
-                        f"{args.cv}-fold cross-validation, {head}: accuracy "
-                        f"{report[head]['accuracy']:.3f}, macro-F1 "
-                        f"{report[head]['macro_f1']:.3f}"
-                    )
+            _print_cross_validation(report, sys.stdout)
         return 0
     report = evaluate(load(args.model), data, given_topics=args.given_topic)
     print(json.dumps(report, indent=1) if args.json else format_report(report))
