@@ -10,7 +10,7 @@ Rules, in order (no machine learning, no I/O):
 
   - the next word starts in lower case ("e.g. the", "... and then", '"Why?" he asked');
   - the run is a single period after a title or a reference abbreviation (Mr., Dr., Gen., No. 5,
-    Jan. 21, para.), or after a single-letter initial ("Zhumabek A. Sarabekov");
+    Jan. 21, para.), or after a single-letter initial ("Amara K. Diallo");
   - the run is a single period after an initialism or an abbreviation that can also end a
     sentence (U.S., U.N., etc., Inc.) and the next word is not a common sentence opener.
 
@@ -147,7 +147,7 @@ def _is_boundary(text: str, p_start: int, p_end: int, line_start: int, line_end:
     if lower in _NEVER_FINAL:
         return False
     if len(word) == 1 and word.isupper():
-        return False  # an initial: "A. Sarabekov"
+        return False  # an initial: "K. Diallo"
     if lower in _BEFORE_NUMBER and next_word[:1].isdigit():
         return False
     if found.start() == line_start and (word.isdigit() or len(word) == 1):

@@ -50,8 +50,8 @@ def assert_partition(text: str) -> None:
         ),
         ("He said no. Nobody objected.", ["He said no.", "Nobody objected."]),
         (
-            "Zhumabek A. Sarabekov spoke. J. R. Smith replied.",
-            ["Zhumabek A. Sarabekov spoke.", "J. R. Smith replied."],
+            "Amara K. Diallo spoke. J. R. Smith replied.",
+            ["Amara K. Diallo spoke.", "J. R. Smith replied."],
         ),
         (
             "For this, $ 300,000 was allocated. Growth was 3.5 per cent. It rose.",
@@ -71,8 +71,8 @@ def assert_partition(text: str) -> None:
             ["See www.un.org/en for details.", "Write to press@mfa.gov.kz.", "Thanks."],
         ),
         (
-            "Kazakhstan opposes war - expert opinion\n\nThe expert spoke on Monday.",
-            ["Kazakhstan opposes war - expert opinion", "The expert spoke on Monday."],
+            "Ghana rejects arms embargo - analyst\n\nThe expert spoke on Monday.",
+            ["Ghana rejects arms embargo - analyst", "The expert spoke on Monday."],
         ),
         (
             "Priorities:\n- climate finance\n- debt relief\n1. First item.\n2) Second item",
