@@ -39,7 +39,7 @@ from .documents import (
     DocumentError,
     HTMLText,
     JsonlDocument,
-    decode_document,
+    decode,
     document_kind,
     first_paragraph,
     html_to_text,
@@ -493,7 +493,7 @@ def _run_task(task: tuple, model_ref, options: dict) -> list[tuple]:
             if isinstance(payload, DocumentError):
                 raise payload
             data = read_bytes(path) if payload is None else payload
-            text = decode_document(data, str(path)).text
+            text = decode(data, str(path)).text
         except DocumentError as error:
             errors.append(_error(key, key, _reason(error, path)))
             continue

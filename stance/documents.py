@@ -38,7 +38,6 @@ __all__ = [
     "HTMLText",
     "JsonlDocument",
     "decode",
-    "decode_document",
     "document_kind",
     "first_paragraph",
     "html_to_text",
@@ -93,27 +92,18 @@ def decode(data: bytes, name: str = "document") -> DecodedText:
                 raise DocumentError(
                     f"{name}: invalid {encoding} text at byte {error.start}"
                 ) from None
+    if b"\x00" in data[:65536]:
+        raise DocumentError(f"{name}: binary file (NUL bytes), not text")
     try:
         return DecodedText(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError:
-        pass
-    if b"\x00" in data[:65536]:
-        raise DocumentError(f"{name}: binary file (NUL bytes), not text")
-    return DecodedText(data.decode("latin-1").translate(_CP1252), "cp1252")
+        return DecodedText(data.decode("latin-1").translate(_CP1252), "cp1252")
 
 
 def read_text(path: str | os.PathLike) -> DecodedText:
     """Read and decode a text file; raises :class:`DocumentError` with the reason."""
     path = Path(path)
-    return decode_document(read_bytes(path), str(path))
-
-
-def decode_document(data: bytes, name: str = "document") -> DecodedText:
-    """Like :func:`decode`, but also refuse NUL bytes in valid UTF-8 (a binary file), as
-    :func:`read_text` does."""
-    if b"\x00" in data[:65536] and not data.startswith(tuple(bom for bom, _ in _BOMS)):
-        raise DocumentError(f"{name}: binary file (NUL bytes), not text")
-    return decode(data, name)
+    return decode(read_bytes(path), str(path))
 
 
 def read_bytes(path: str | os.PathLike) -> bytes:
