@@ -470,11 +470,8 @@ def _run_task(task: tuple, model_ref, options: dict) -> list[tuple]:
     if kind == "chunk":
         _, key, offset, text, before, after, done = task
         low, high = len(before), len(before) + len(text)
-        records = []
-        for sentences in model.pipe([before + text + after], batch_size=options["batch_size"]):
-            own = [s for s in sentences if low <= s.start < high]
-            records = _records(own, key, key, options, offset - low)
-        return [(key, records, [], done, True)]
+        own = [s for s in model.tag(before + text + after) if low <= s.start < high]
+        return [(key, _records(own, key, key, options, offset - low), [], done, True)]
     if kind == "lines":
         _, key, docs, done = task
         results: dict[str, tuple[list, list]] = {key: ([], [])}
@@ -564,8 +561,7 @@ def _records(sentences, source: str, doc: str, options: dict, offset: int) -> li
     with_probs = options["probs"]
     records = []
     for index, s in enumerate(sentences):
-        topic_prob = s.topic_probs.get(s.topic) if s.topic is not None else None
-        stance_prob = s.stance_probs.get(s.stance) if s.stance is not None else None
+        topic_prob, stance_prob = s.topic_prob, s.stance_prob
         record = {
             "source": source,
             "doc": doc,
