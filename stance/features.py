@@ -109,6 +109,7 @@ def _negated_variants(term: str) -> list[str]:
 # Cue of each word, negated words ("~word") included; the procedure cue never counts as first.
 _CUE_LOOKUP = {**_CUE_WORDS, **{"~" + word: cue + "~" for word, cue in _CUE_WORDS.items()}}
 _NOT_FIRST = {"@cue:procedure", "@cue:procedure~"}
+_SILENT = -2  # word id of the punctuation that ends a negation scope but is not a feature
 
 
 class Featurizer:
@@ -158,8 +159,7 @@ class Featurizer:
         }
         self.vocabulary_: dict[str, int] = {}
         self.idf_: np.ndarray | None = None
-        self._terms: dict[str, int] | None = None
-        self._lexicon_column = np.zeros(0, dtype=np.int64)
+        self._index: _TermIndex | None = None
 
     # -- analysis ---------------------------------------------------------------------------
 
@@ -176,15 +176,7 @@ class Featurizer:
 
     def _base_features(self, text: str) -> tuple[list[str], int]:
         """All features but the lexicon ones, and how many of them are word n-grams."""
-        lowered = text.lower()
-        tokens = _TOKEN.findall(lowered)
-        if _DIGIT.search(lowered):
-            tokens = ["<num>" if _DIGIT.search(t) else t for t in tokens]
-        if self.negation and (not _NEGATORS.isdisjoint(tokens) or "n't" in lowered
-                              or "n\u2019t" in lowered):  # fmt: skip
-            words = _mark_negation(tokens)
-        else:
-            words = [t for t in tokens if t not in _SILENT_PUNCT]
+        words = [word for word in self._words(text) if word not in _SILENT_PUNCT]
         features = list(words)
         if self.ngram_max >= 2:
             features.extend([f"{a} {b}" for a, b in zip(words, words[1:])])
@@ -216,7 +208,7 @@ class Featurizer:
                 f"no feature occurs in {self.min_df} or more sentences; lower min_df or add data"
             )
         self.vocabulary_ = {term: i for i, term in enumerate(kept)}
-        self._terms = None
+        self._index = None
         df = np.array([doc_freq[term] for term in kept], dtype=np.float64)
         self.idf_ = (np.log((1.0 + n_docs) / (1.0 + df)) + 1.0).astype(np.float32)
         return self
@@ -224,28 +216,53 @@ class Featurizer:
     def transform(self, texts: Iterable[str]) -> sp.csr_matrix:
         """Sentences → L2-normalised sublinear TF-IDF rows (float32 CSR).
 
-        Counts the same features as :meth:`analyze`, but looks each n-gram up once: a term
-        table maps it to its own column and, through ``_lexicon_column``, to the column of the
-        lexicon feature it adds, so the counting is done by numpy for the whole batch.
+        Counts the same features as :meth:`analyze` without building n-gram strings: each
+        word is looked up once in a word table, and numpy finds the n-grams, the stance cues
+        and the lexicon terms of the whole batch from the word ids (see :class:`_TermIndex`).
         """
         if self.idf_ is None:
             raise ValueError("this Featurizer is not fitted yet; call fit() first")
-        get = self._term_table().get
-        ids: list[int] = []
+        index = self._term_index()
+        words: list[str] = []
         lengths: list[int] = []
         for text in texts:
-            features = self._base_features(text)[0]
-            ids.extend(map(get, features, repeat(-1)))
-            lengths.append(len(features))
-        n_rows, width = len(lengths), len(self.vocabulary_)
-        term = np.array(ids, dtype=np.int64)
+            sentence_words = self._words(text)
+            words.extend(sentence_words)
+            lengths.append(len(sentence_words))
+        n_rows = len(lengths)
+        word = np.fromiter(map(index.words.get, words, repeat(-1)), np.int64, len(words))
         row = np.repeat(np.arange(n_rows), lengths)
-        known = term >= 0
-        term, row = term[known], row[known]
-        lexicon = self._lexicon_column[term]
-        own, in_lexicon = term < width, lexicon >= 0
-        columns = np.concatenate([term[own], lexicon[in_lexicon]])
-        rows = np.concatenate([row[own], row[in_lexicon]])
+        spoken = word != _SILENT
+        word, row = word[spoken], row[spoken]
+        terms, term_rows = index.grams(word, row)
+        if self.cues:
+            cue_terms, cue_rows = index.cues(word, row)
+            terms = np.concatenate([terms, cue_terms])
+            term_rows = np.concatenate([term_rows, cue_rows])
+        return self._tfidf(terms, term_rows, n_rows, index.lexicon_column)
+
+    def _words(self, text: str) -> list[str]:
+        """The words of a sentence, negation marked; silent punctuation is kept (the term
+        index drops it), which spares a pass over the common sentences without negators."""
+        lowered = text.lower()
+        tokens = _TOKEN.findall(lowered)
+        if _DIGIT.search(lowered):
+            tokens = ["<num>" if _DIGIT.search(t) else t for t in tokens]
+        if self.negation and (not _NEGATORS.isdisjoint(tokens) or "n't" in lowered
+                              or "n\u2019t" in lowered):  # fmt: skip
+            return _mark_negation(tokens)
+        return tokens
+
+    def _tfidf(
+        self, terms: np.ndarray, rows: np.ndarray, n_rows: int, lexicon_column: np.ndarray
+    ) -> sp.csr_matrix:
+        """Count term ids per row (adding the lexicon feature of each lexicon term), then
+        weight: sublinear TF times IDF, rows scaled to unit length."""
+        width = len(self.vocabulary_)
+        lexicon = lexicon_column[terms]
+        own, in_lexicon = terms < width, lexicon >= 0
+        columns = np.concatenate([terms[own], lexicon[in_lexicon]])
+        rows = np.concatenate([rows[own], rows[in_lexicon]])
         matrix = sp.csr_matrix(
             (np.ones(len(columns), dtype=np.float32), (rows, columns)), shape=(n_rows, width)
         )
@@ -258,22 +275,10 @@ class Featurizer:
         matrix.data /= norms[rows].astype(np.float32)
         return matrix
 
-    def _term_table(self) -> dict[str, int]:
-        """Term → id: vocabulary columns first, then lexicon terms outside the vocabulary."""
-        if self._terms is None:
-            terms = dict(self.vocabulary_)
-            columns = [-1] * len(terms)
-            for term, feature in self._lexicon_index.items():
-                column = self.vocabulary_.get(feature)
-                if column is None:
-                    continue
-                if term not in terms:
-                    terms[term] = len(columns)
-                    columns.append(-1)
-                columns[terms[term]] = column
-            self._lexicon_column = np.array(columns, dtype=np.int64)
-            self._terms = terms
-        return self._terms
+    def _term_index(self) -> _TermIndex:
+        if self._index is None:
+            self._index = _TermIndex(self.vocabulary_, self._lexicon_index, self.ngram_max)
+        return self._index
 
     def fit_transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """``fit(texts)`` then ``transform(texts)``."""
@@ -314,3 +319,107 @@ class Featurizer:
         ):
             raise ValueError("the IDF vector does not match the vocabulary")
         return featurizer
+
+
+class _TermIndex:
+    """Integer look-up tables that let :meth:`Featurizer.transform` count with numpy.
+
+    Every word of a known n-gram, and every cue word, gets an id. The n-grams are found level
+    by level: a k-gram's id is the position of ``id of its first k-1 words * n_words + id of
+    its last word`` in a sorted key array, so a batch's bigrams are one ``searchsorted``.
+    Term ids are vocabulary columns, then the lexicon terms outside the vocabulary;
+    ``lexicon_column`` maps a term id to the column of the lexicon feature it adds (or -1).
+    """
+
+    def __init__(
+        self, vocabulary: Mapping[str, int], lexicon_index: Mapping[str, str], ngram_max: int
+    ) -> None:
+        terms = dict(vocabulary)
+        lexicon_column = [-1] * len(terms)
+        for term, feature in lexicon_index.items():
+            column = vocabulary.get(feature)
+            if column is None:
+                continue
+            if term not in terms:
+                terms[term] = len(lexicon_column)
+                lexicon_column.append(-1)
+            lexicon_column[terms[term]] = column
+        self.lexicon_column = np.array(lexicon_column, dtype=np.int64)
+
+        grams = [(tuple(t.split(" ")), i) for t, i in terms.items() if not t.startswith("@")]
+        grams = [(gram, i) for gram, i in grams if len(gram) <= ngram_max]
+        names = dict.fromkeys(word for gram, _ in grams for word in gram)
+        names.update(dict.fromkeys(_CUE_LOOKUP))
+        self.words = {word: i for i, word in enumerate(names)}
+        self.n_words = n_words = len(self.words)
+        self.words.update(dict.fromkeys(_SILENT_PUNCT, _SILENT))
+
+        self.unigram = np.full(n_words, -1, dtype=np.int64)
+        node_of = {(word,): i for word, i in self.words.items() if i >= 0}
+        self.levels: list[tuple[np.ndarray, np.ndarray]] = []
+        for size in range(1, ngram_max + 1):
+            if size > 1:
+                prefixes = {gram[:size] for gram, _ in grams if len(gram) >= size}
+                keys = {node_of[p[:-1]] * n_words + self.words[p[-1]]: p for p in prefixes}
+                sorted_keys = sorted(keys)
+                node_of.update((keys[key], node) for node, key in enumerate(sorted_keys))
+                term_of_node = np.full(len(sorted_keys), -1, dtype=np.int64)
+                self.levels.append((np.array(sorted_keys, dtype=np.int64), term_of_node))
+            else:
+                term_of_node = self.unigram
+            for gram, term in grams:
+                if len(gram) == size:
+                    term_of_node[node_of[gram]] = term
+
+        kinds = sorted(set(_CUE_LOOKUP.values()))
+        self.cue_kind = np.full(n_words, -1, dtype=np.int64)
+        for word, cue in _CUE_LOOKUP.items():
+            self.cue_kind[self.words[word]] = kinds.index(cue)
+        self.cue_term = np.array([vocabulary.get(cue, -1) for cue in kinds], dtype=np.int64)
+        self.first_term = np.array([vocabulary.get("@first" + c, -1) for c in kinds], np.int64)
+        self.can_be_first = np.array([cue not in _NOT_FIRST for cue in kinds])
+
+    def grams(self, word: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Term ids of the known n-grams of a batch, and their rows.
+
+        ``word`` holds the word ids of all sentences end to end (-1 for unknown words) and
+        ``row`` the sentence of each; n-grams never cross sentences.
+        """
+        known = word >= 0
+        node = np.where(known, word, -1)
+        unigram = np.full(len(word), -1, dtype=np.int64)
+        unigram[known] = self.unigram[word[known]]
+        found_terms, found_rows = [unigram], [row]
+        for size, (keys, term_of_node) in enumerate(self.levels, start=2):
+            n_grams = len(word) - size + 1
+            if n_grams <= 0 or not len(keys):
+                break
+            last = word[size - 1 :]
+            usable = np.flatnonzero(
+                (node[:n_grams] >= 0) & (last >= 0) & (row[:n_grams] == row[size - 1 :])
+            )
+            key = node[usable] * self.n_words + last[usable]
+            position = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
+            match = keys[position] == key
+            node = np.full(n_grams, -1, dtype=np.int64)
+            node[usable[match]] = position[match]
+            term = np.full(n_grams, -1, dtype=np.int64)
+            term[usable[match]] = term_of_node[position[match]]
+            found_terms.append(term)
+            found_rows.append(row[:n_grams])
+        terms, rows = np.concatenate(found_terms), np.concatenate(found_rows)
+        keep = terms >= 0
+        return terms[keep], rows[keep]
+
+    def cues(self, word: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Term ids of the pooled cue features and of each sentence's first stance cue."""
+        has_cue = np.flatnonzero(word >= 0)
+        kind = self.cue_kind[word[has_cue]]
+        has_cue, kind = has_cue[kind >= 0], kind[kind >= 0]
+        cue_rows = row[has_cue]
+        first = self.can_be_first[kind]
+        first_rows, first_at = np.unique(cue_rows[first], return_index=True)
+        terms = np.concatenate([self.cue_term[kind], self.first_term[kind[first][first_at]]])
+        rows = np.concatenate([cue_rows, first_rows])
+        keep = terms >= 0
+        return terms[keep], rows[keep]

@@ -16,6 +16,7 @@ and the next sentence of the same document, down-weighted.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 
 import numpy as np
@@ -78,6 +79,12 @@ class LinearHead:
             raise ValueError(f"context_weight must be in (0, 10), got {context_weight!r}")
         if self.coef.shape[1] % self._blocks():
             raise ValueError("coef does not split into whole feature blocks")
+        # features × (blocks × labels): the weights of every block side by side, for one product
+        self._block_weights = np.ascontiguousarray(
+            self.coef.reshape(n_labels, self._blocks(), -1)
+            .transpose(2, 1, 0)
+            .reshape(-1, n_labels * self._blocks())
+        )
 
     def _blocks(self) -> int:
         if self.conditions is not None:
@@ -135,11 +142,26 @@ class LinearHead:
         condition_index: Sequence[int] | None = None,
         documents: Sequence | None = None,
     ) -> np.ndarray:
-        """Raw class scores, before the temperature and the softmax."""
+        """Raw class scores, before the temperature and the softmax.
+
+        Equal to ``design @ coef.T + intercept`` for the design matrix the head was trained
+        on, computed without building it: one product of ``X`` with every block of weights,
+        then each row adds the score of its condition's block, or of its neighbours' blocks.
+        """
+        n_rows = X.shape[0]
         if X.shape[1] != self.n_features:
             raise ValueError(f"X has {X.shape[1]} features, the head expects {self.n_features}")
-        design = _design(X, self.conditions, condition_index, self.context_weight, documents)
-        return np.asarray(design @ self.coef.T) + self.intercept
+        blocks = np.asarray(X @ self._block_weights).reshape(n_rows, self._blocks(), -1)
+        scores = blocks[:, 0] + self.intercept
+        if self.conditions is not None:
+            if condition_index is None or len(condition_index) != n_rows:
+                raise ValueError("a conditioned head needs one condition per row")
+            scores += blocks[np.arange(n_rows), 1 + np.asarray(condition_index, dtype=np.int64)]
+        elif self.context_weight is not None and documents is not None:
+            same = _same_document(documents, n_rows)
+            scores[1:][same] += self.context_weight * blocks[:-1, 1][same]
+            scores[:-1][same] += self.context_weight * blocks[1:, 2][same]
+        return scores
 
     def predict_proba(
         self,
@@ -203,14 +225,19 @@ def context_features(X: sp.csr_matrix, documents: Sequence | None, weight: float
     if documents is None or n_rows < 2:
         neighbours = sp.csr_matrix((n_rows, X.shape[1]), dtype=X.dtype)
         return sp.hstack([X, neighbours, neighbours], format="csr")
-    if len(documents) != n_rows:
-        raise ValueError(f"documents has {len(documents)} items for {n_rows} rows")
-    same = np.array([documents[i] == documents[i + 1] for i in range(n_rows - 1)], dtype=bool)
-    rows = np.arange(n_rows - 1)[same]
+    rows = np.flatnonzero(_same_document(documents, n_rows))
     ones = np.full(len(rows), weight, dtype=X.dtype)
     previous = sp.csr_matrix((ones, (rows + 1, rows)), shape=(n_rows, n_rows)) @ X
     following = sp.csr_matrix((ones, (rows, rows + 1)), shape=(n_rows, n_rows)) @ X
     return sp.hstack([X, previous, following], format="csr")
+
+
+def _same_document(documents: Sequence, n_rows: int) -> np.ndarray:
+    """``same[i]``: rows ``i`` and ``i + 1`` belong to the same document."""
+    if len(documents) != n_rows:
+        raise ValueError(f"documents has {len(documents)} items for {n_rows} rows")
+    documents = list(documents)
+    return np.fromiter(map(operator.eq, documents[:-1], documents[1:]), bool, max(n_rows - 1, 0))
 
 
 def condition_features(X: sp.csr_matrix, condition_index: Sequence[int], n_conditions: int):

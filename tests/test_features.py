@@ -1,0 +1,104 @@
+"""The featurizer's fast counting and the heads' block scoring match their plain definitions."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stance.features import Featurizer
+from stance.heads import LinearHead, condition_features, context_features
+
+CORPUS = Path(__file__).resolve().parents[1] / "models" / "corpus" / "dev.jsonl"
+
+HARD = [
+    "",
+    "?!",
+    "not",
+    "We do not, in any way, support it; never!",
+    "They didn\u2019t back the 2024 plan for 3.5% growth, nor the G20 text.",
+    "Refused to condemn the strikes \u2014 not the blockade, not sanctions.",
+    "Nuclear weapons must go: no nuclear weapons, anywhere (ever).",
+    "We welcome, support and endorse; we do not reject it, we said.",
+]
+
+
+def _sentences() -> list[str]:
+    import json
+
+    rows = [json.loads(line)["text"] for line in CORPUS.read_text(encoding="utf-8").splitlines()]
+    return rows[:1500] + HARD
+
+
+def _reference(featurizer: Featurizer, texts: list[str]) -> np.ndarray:
+    """TF-IDF rows counted from ``analyze`` with a plain Counter."""
+    vocabulary, idf = featurizer.vocabulary_, featurizer.idf_
+    matrix = np.zeros((len(texts), len(vocabulary)), dtype=np.float64)
+    for i, text in enumerate(texts):
+        counts = Counter(f for f in featurizer.analyze(text) if f in vocabulary)
+        for feature, count in counts.items():
+            matrix[i, vocabulary[feature]] = (math.log(count) + 1.0) * idf[vocabulary[feature]]
+        norm = np.linalg.norm(matrix[i])
+        if norm:
+            matrix[i] /= norm
+    return matrix
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"ngram_max": 1},
+        {"ngram_max": 3, "min_df": 1},
+        {"negation": False, "cues": False},
+        {"lexicon": {"arms": ["nuclear weapons", "weapons", "not"], "econ": ["growth", "g20"]}},
+    ],
+    ids=["default", "words", "trigrams", "plain", "lexicon"],
+)
+def test_transform_counts_exactly_what_analyze_lists(options: dict) -> None:
+    texts = _sentences()
+    featurizer = Featurizer(**options).fit(texts[:1000])
+    fast = featurizer.transform(texts[1000:]).toarray()
+    assert np.abs(fast - _reference(featurizer, texts[1000:])).max() < 1e-6
+    assert (fast != 0).sum() > 10 * len(texts[1000:])  # the batch really has features
+
+
+def test_negated_and_numeric_words_are_features_of_their_own() -> None:
+    featurizer = Featurizer(min_df=1).fit(["We do not support 12 plans.", "We support plans."])
+    features = featurizer.analyze("We do not support 12 plans.")
+    assert {"~support", "~<num>", "not ~support", "@cue:support~"} <= set(features)
+    X = featurizer.transform(["We do not support 7 plans.", "We support plans."])
+    columns = [featurizer.vocabulary_[f] for f in ("~support", "support")]
+    assert X[0, columns[0]] > 0 and X[0, columns[1]] == 0
+    assert X[1, columns[0]] == 0 and X[1, columns[1]] > 0
+
+
+def _random_head(n_features: int, blocks: int, rng: np.random.Generator, **kwargs) -> LinearHead:
+    coef = rng.normal(size=(3, n_features * blocks))
+    return LinearHead(["a", "b", "c"], coef, rng.normal(size=3), **kwargs)
+
+
+def test_head_scores_equal_the_design_matrix_product() -> None:
+    rng = np.random.default_rng(0)
+    featurizer = Featurizer().fit(_sentences())
+    X = featurizer.transform(_sentences()[:300])
+    width = X.shape[1]
+    documents = np.repeat(np.arange(60), 5).tolist()
+
+    head = _random_head(width, 3, rng, context_weight=0.5)
+    design = context_features(X, documents, 0.5)
+    expected = np.asarray(design @ head.coef.T) + head.intercept
+    assert np.allclose(head.decision_function(X, documents=documents), expected, atol=1e-4)
+    alone = np.asarray(context_features(X, None, 0.5) @ head.coef.T) + head.intercept
+    assert np.allclose(head.decision_function(X), alone, atol=1e-4)
+
+    head = _random_head(width, 5, rng, conditions=["w", "x", "y", "z"])
+    condition = rng.integers(0, 4, size=X.shape[0])
+    design = condition_features(X, condition, 4)
+    expected = np.asarray(design @ head.coef.T) + head.intercept
+    assert np.allclose(head.decision_function(X, condition), expected, atol=1e-4)
+    with pytest.raises(ValueError, match="one condition per row"):
+        head.decision_function(X)
