@@ -98,6 +98,13 @@ def _mark_negation(tokens: list[str]) -> list[str]:
     return words
 
 
+def _fold_number(word: str) -> str:
+    """A word with a digit becomes ``<num>`` (``~<num>`` in the scope of a negation)."""
+    if word.isalpha() or not _DIGIT.search(word):
+        return word
+    return "~<num>" if word.startswith("~") else "<num>"
+
+
 def _negated_variants(term: str) -> list[str]:
     """A lexicon term as it may appear in the features: with or without negation marks."""
     variants = [""]
@@ -176,7 +183,7 @@ class Featurizer:
 
     def _base_features(self, text: str) -> tuple[list[str], int]:
         """All features but the lexicon ones, and how many of them are word n-grams."""
-        words = [word for word in self._words(text) if word not in _SILENT_PUNCT]
+        words = [_fold_number(w) for w in self._words(text) if w not in _SILENT_PUNCT]
         features = list(words)
         if self.ngram_max >= 2:
             features.extend([f"{a} {b}" for a, b in zip(words, words[1:])])
@@ -231,6 +238,8 @@ class Featurizer:
             lengths.append(len(sentence_words))
         n_rows = len(lengths)
         word = np.fromiter(map(index.words.get, words, repeat(-1)), np.int64, len(words))
+        for i in np.flatnonzero(word == -1).tolist():  # numbers are the only unknown words
+            word[i] = index.words.get(_fold_number(words[i]), -1)  # that may become known
         row = np.repeat(np.arange(n_rows), lengths)
         spoken = word != _SILENT
         word, row = word[spoken], row[spoken]
@@ -242,12 +251,10 @@ class Featurizer:
         return self._tfidf(terms, term_rows, n_rows, index.lexicon_column)
 
     def _words(self, text: str) -> list[str]:
-        """The words of a sentence, negation marked; silent punctuation is kept (the term
-        index drops it), which spares a pass over the common sentences without negators."""
+        """The words of a sentence, negation marked; numbers are not folded yet and silent
+        punctuation is kept, which spares two passes over every sentence in ``transform``."""
         lowered = text.lower()
         tokens = _TOKEN.findall(lowered)
-        if _DIGIT.search(lowered):
-            tokens = ["<num>" if _DIGIT.search(t) else t for t in tokens]
         if self.negation and (not _NEGATORS.isdisjoint(tokens) or "n't" in lowered
                               or "n\u2019t" in lowered):  # fmt: skip
             return _mark_negation(tokens)
@@ -347,7 +354,12 @@ class _TermIndex:
         self.lexicon_column = np.array(lexicon_column, dtype=np.int64)
 
         grams = [(tuple(t.split(" ")), i) for t, i in terms.items() if not t.startswith("@")]
-        grams = [(gram, i) for gram, i in grams if len(gram) <= ngram_max]
+        # words with a digit are read as <num>, so terms spelled with digits never occur
+        grams = [
+            (gram, i)
+            for gram, i in grams
+            if len(gram) <= ngram_max and not any(map(_DIGIT.search, gram))
+        ]
         names = dict.fromkeys(word for gram, _ in grams for word in gram)
         names.update(dict.fromkeys(_CUE_LOOKUP))
         self.words = {word: i for i, word in enumerate(names)}

@@ -54,13 +54,14 @@ def _reference(featurizer: Featurizer, texts: list[str]) -> np.ndarray:
         {"ngram_max": 1},
         {"ngram_max": 3, "min_df": 1},
         {"negation": False, "cues": False},
-        {"lexicon": {"arms": ["nuclear weapons", "weapons", "not"], "econ": ["growth", "g20"]}},
+        {"lexicon": {"arms": ["nuclear weapons", "weapons", "not"], "econ": ["trade", "g20", "5g"]}},
     ],
     ids=["default", "words", "trigrams", "plain", "lexicon"],
 )
 def test_transform_counts_exactly_what_analyze_lists(options: dict) -> None:
     texts = _sentences()
     featurizer = Featurizer(**options).fit(texts[:1000])
+    assert {"@lex:" + name for name in options.get("lexicon", ())} <= set(featurizer.vocabulary_)
     fast = featurizer.transform(texts[1000:]).toarray()
     assert np.abs(fast - _reference(featurizer, texts[1000:])).max() < 1e-6
     assert (fast != 0).sum() > 10 * len(texts[1000:])  # the batch really has features
