@@ -54,7 +54,12 @@ def _reference(featurizer: Featurizer, texts: list[str]) -> np.ndarray:
         {"ngram_max": 1},
         {"ngram_max": 3, "min_df": 1},
         {"negation": False, "cues": False},
-        {"lexicon": {"arms": ["nuclear weapons", "weapons", "not"], "econ": ["trade", "g20", "5g"]}},
+        {
+            "lexicon": {
+                "arms": ["nuclear weapons", "weapons", "not"],
+                "econ": ["trade", "g20", "5g"],
+            }
+        },
     ],
     ids=["default", "words", "trigrams", "plain", "lexicon"],
 )
