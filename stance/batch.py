@@ -50,7 +50,7 @@ from .documents import (
     last_paragraph,
     read_bytes,
 )
-from .model import Model, load
+from .model import Model, Predictions, load
 
 __all__ = [
     "BatchReport",
@@ -470,8 +470,11 @@ def _run_task(task: tuple, model_ref, options: dict) -> list[tuple]:
     if kind == "chunk":
         _, key, offset, text, before, after, done = task
         low, high = len(before), len(before) + len(text)
-        own = [s for s in model.tag(before + text + after) if low <= s.start < high]
-        return [(key, _records(own, key, key, options, offset - low), [], done, True)]
+        whole, spans, predictions = next(model.pipe_predictions([before + text + after]))
+        own = [i for i, (start, _) in enumerate(spans) if low <= start < high]
+        rows = slice(own[0], own[-1] + 1) if own else slice(0, 0)
+        records = _records(whole, spans[rows], predictions[rows], key, key, options, offset - low)
+        return [(key, records, [], done, True)]
     if kind == "lines":
         _, key, docs, done = task
         results: dict[str, tuple[list, list]] = {key: ([], [])}
@@ -548,38 +551,53 @@ def _score_docs(model: Model, docs: list[tuple[str, Any]], results: dict, option
             results[source][1].append(_error(source, doc_id, "empty document"))
             continue
         usable.append((source, doc_id, text))
-    tagged = model.pipe((text for _, _, text in usable), batch_size=options["batch_size"])
-    for (source, doc_id, _), sentences in zip(usable, tagged):
-        if not sentences:
+    texts = (text for _, _, text in usable)
+    tagged = model.pipe_predictions(texts, batch_size=options["batch_size"])
+    for (source, doc_id, _), (text, spans, predictions) in zip(usable, tagged):
+        if not spans:
             results[source][1].append(_error(source, doc_id, "empty document"))
             continue
-        results[source][0].extend(_records(sentences, source, doc_id, options, 0))
+        results[source][0].extend(_records(text, spans, predictions, source, doc_id, options))
 
 
-def _records(sentences, source: str, doc: str, options: dict, offset: int) -> list[dict]:
+def _records(
+    text: str,
+    spans: list[tuple[int, int]],
+    predictions: Predictions,
+    source: str,
+    doc: str,
+    options: dict,
+    offset: int = 0,
+) -> list[dict]:
+    """One record per sentence span of ``text``; offsets shifted by ``offset``."""
     identity = options["identity"]
-    with_probs = options["probs"]
+    topic_probs, stance_probs = map(_rounded, predictions.chosen_probabilities())
+    distributions = zip(*predictions.distributions()) if options["probs"] else None
     records = []
-    for index, s in enumerate(sentences):
-        topic_prob, stance_prob = s.topic_prob, s.stance_prob
+    for index, (start, end) in enumerate(spans):
         record = {
             "source": source,
             "doc": doc,
             "sentence": index,
-            "start": s.start + offset,
-            "end": s.end + offset,
-            "text": s.text,
-            "topic": s.topic,
-            "stance": s.stance,
-            "topic_prob": None if topic_prob is None else round(topic_prob, _DIGITS),
-            "stance_prob": None if stance_prob is None else round(stance_prob, _DIGITS),
+            "start": start + offset,
+            "end": end + offset,
+            "text": text[start:end],
+            "topic": predictions.topics[index],
+            "stance": predictions.stances[index],
+            "topic_prob": topic_probs[index],
+            "stance_prob": stance_probs[index],
         }
-        if with_probs:
-            record["topic_probs"] = {k: round(v, _DIGITS) for k, v in s.topic_probs.items()}
-            record["stance_probs"] = {k: round(v, _DIGITS) for k, v in s.stance_probs.items()}
+        if distributions is not None:
+            topics, stances = next(distributions)
+            record["topic_probs"] = {k: round(v, _DIGITS) for k, v in topics.items()}
+            record["stance_probs"] = {k: round(v, _DIGITS) for k, v in stances.items()}
         record["model"] = identity
         records.append(record)
     return records
+
+
+def _rounded(probabilities: list) -> list:
+    return [None if p is None else round(p, _DIGITS) for p in probabilities]
 
 
 def _error(source: str, doc: str, reason: str) -> dict:

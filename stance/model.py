@@ -20,7 +20,7 @@ from .modelfile import ModelFileError, read_model_files, write_model_files
 from .records import Sentence
 from .segment import split_spans
 
-__all__ = ["DEFAULT_MODEL_PATH", "Model", "default_model", "load"]
+__all__ = ["DEFAULT_MODEL_PATH", "Model", "Predictions", "default_model", "load"]
 
 _PACKAGE = Path(__file__).resolve().parent
 #: Where the shipped default model lives: inside the installed package, or in a source checkout.
@@ -118,11 +118,9 @@ class Model:
                 )
         if topics is not None:
             topics = _check_texts(topics, "topics")
-        records = self._predict(sentences, topics, documents)
-        return [
-            Sentence(text, 0, len(text), topic, stance, topic_probs, stance_probs)
-            for text, (topic, stance, topic_probs, stance_probs) in zip(sentences, records)
-        ]
+        return self._predict(sentences, topics, documents).sentences(
+            sentences, [0] * len(sentences), [len(text) for text in sentences]
+        )
 
     def tag(self, text: str) -> list[Sentence]:
         """Split ``text`` into sentences and label each; offsets index into ``text``.
@@ -137,6 +135,18 @@ class Model:
 
         Sentences of several texts are classified together, ``batch_size`` at a time, so a
         long stream is processed in bounded memory and with few matrix operations.
+        """
+        for text, spans, predictions in self.pipe_predictions(texts, batch_size):
+            starts = [start for start, _ in spans]
+            ends = [end for _, end in spans]
+            yield predictions.sentences([text[a:b] for a, b in spans], starts, ends)
+
+    def pipe_predictions(
+        self, texts: Iterable[str], batch_size: int = 512
+    ) -> Iterator[tuple[str, list[tuple[int, int]], Predictions]]:
+        """Like :meth:`pipe`, but yields ``(text, spans, predictions)`` per text: the sentence
+        spans and a :class:`Predictions` holding the probabilities as arrays, which is cheaper
+        than building a dict per sentence (batch scoring uses it).
         """
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -156,30 +166,30 @@ class Model:
 
     def _tag_batch(
         self, batch: list[tuple[str, list[tuple[int, int]]]]
-    ) -> Iterator[list[Sentence]]:
+    ) -> Iterator[tuple[str, list[tuple[int, int]], Predictions]]:
         sentences = [text[start:end] for text, spans in batch for start, end in spans]
         documents = [n for n, (_, spans) in enumerate(batch) for _ in spans]
-        predictions = iter(self._predict(sentences, None, documents) if sentences else ())
+        predictions = self._predict(sentences, None, documents)
+        first = 0
         for text, spans in batch:
-            yield [
-                Sentence(text[start:end], start, end, *next(predictions)) for start, end in spans
-            ]
+            yield text, spans, predictions[first : first + len(spans)]
+            first += len(spans)
 
     def _predict(
         self, sentences: list[str], topics: Sequence[str] | None, documents: Sequence | None
-    ) -> list[tuple]:
-        X = self.featurizer.transform(sentences)
+    ) -> Predictions:
         n = len(sentences)
-        topic_labels: list[str | None] = [None] * n
-        topic_probs: list[dict[str, float]] = [{} for _ in range(n)]
+        if n == 0:
+            return Predictions([], [])
+        X = self.featurizer.transform(sentences)
+        topic_proba = stance_proba = None
+        topic_labels: list = [None] * n
         if topics is not None:
             topic_labels = list(topics)
-            topic_probs = [{topic: 1.0} for topic in topics]
         elif self.topic_head is not None:
-            proba = self.topic_head.predict_proba(X, documents=documents)
-            topic_labels, topic_probs = _best_and_dicts(self.topic_head.labels, proba)
-        stance_labels: list[str | None] = [None] * n
-        stance_probs: list[dict[str, float]] = [{} for _ in range(n)]
+            topic_proba = self.topic_head.predict_proba(X, documents=documents)
+            topic_labels = _best(self.topic_head.labels, topic_proba)
+        stance_labels: list = [None] * n
         if self.stance_head is not None:
             conditions = None
             if self.stance_head.conditions is not None:
@@ -191,9 +201,11 @@ class Model:
                         f"this model knows {self.stance_head.conditions}"
                     )
                 conditions = [index[t] for t in topic_labels]
-            proba = self.stance_head.predict_proba(X, conditions)
-            stance_labels, stance_probs = _best_and_dicts(self.stance_head.labels, proba)
-        return list(zip(topic_labels, stance_labels, topic_probs, stance_probs))
+            stance_proba = self.stance_head.predict_proba(X, conditions)
+            stance_labels = _best(self.stance_head.labels, stance_proba)
+        return Predictions(
+            topic_labels, stance_labels, self.topics, topic_proba, self.stances, stance_proba
+        )
 
     # -- files ------------------------------------------------------------------------------
 
@@ -276,7 +288,82 @@ def _check_texts(values: Sequence[str], name: str) -> list[str]:
     return values
 
 
-def _best_and_dicts(labels: list[str], proba: np.ndarray) -> tuple[list[str], list[dict]]:
-    best = [labels[i] for i in proba.argmax(axis=1)]
-    rows = proba.tolist()
-    return best, [dict(zip(labels, row)) for row in rows]
+def _best(labels: list[str], proba: np.ndarray) -> list[str]:
+    return [labels[i] for i in proba.argmax(axis=1).tolist()]
+
+
+class Predictions:
+    """The labels of a run of sentences, with each head's probabilities kept as one array.
+
+    ``topics`` and ``stances`` are the chosen labels (``None`` without that head; topics
+    given by the caller have probability 1). Indexing with a slice gives the predictions of
+    a sub-run; :meth:`sentences` builds the :class:`Sentence` records.
+    """
+
+    __slots__ = (
+        "stance_labels",
+        "stance_proba",
+        "stances",
+        "topic_labels",
+        "topic_proba",
+        "topics",
+    )
+
+    def __init__(
+        self,
+        topics: list,
+        stances: list,
+        topic_labels: Sequence[str] = (),
+        topic_proba: np.ndarray | None = None,
+        stance_labels: Sequence[str] = (),
+        stance_proba: np.ndarray | None = None,
+    ) -> None:
+        self.topics, self.stances = topics, stances
+        self.topic_labels, self.topic_proba = list(topic_labels), topic_proba
+        self.stance_labels, self.stance_proba = list(stance_labels), stance_proba
+
+    def __len__(self) -> int:
+        return len(self.topics)
+
+    def __getitem__(self, rows: slice) -> Predictions:
+        return Predictions(
+            self.topics[rows],
+            self.stances[rows],
+            self.topic_labels,
+            None if self.topic_proba is None else self.topic_proba[rows],
+            self.stance_labels,
+            None if self.stance_proba is None else self.stance_proba[rows],
+        )
+
+    def chosen_probabilities(self) -> tuple[list, list]:
+        """The probability of each chosen topic and stance (``None`` without that head)."""
+        return (
+            _chosen(self.topics, self.topic_proba),
+            _chosen(self.stances, self.stance_proba),
+        )
+
+    def distributions(self) -> tuple[list[dict], list[dict]]:
+        """Every label's probability, as one dict per sentence for each head."""
+        return (
+            _dicts(self.topics, self.topic_labels, self.topic_proba),
+            _dicts(self.stances, self.stance_labels, self.stance_proba),
+        )
+
+    def sentences(self, texts: list[str], starts: list[int], ends: list[int]) -> list[Sentence]:
+        """The records of these sentences."""
+        topic_probs, stance_probs = self.distributions()
+        return list(
+            map(Sentence, texts, starts, ends, self.topics, self.stances, topic_probs, stance_probs)
+        )
+
+
+def _chosen(labels: list, proba: np.ndarray | None) -> list:
+    if proba is not None:
+        return proba.max(axis=1).tolist()
+    return [None if label is None else 1.0 for label in labels]
+
+
+def _dicts(labels: list, names: list[str], proba: np.ndarray | None) -> list[dict]:
+    if proba is not None:
+        return [dict(zip(names, row)) for row in proba.tolist()]
+    return [{} if label is None else {label: 1.0} for label in labels]
