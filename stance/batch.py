@@ -529,11 +529,44 @@ def _encode(records: list[dict], format: str, fields: tuple[str, ...]) -> bytes:
         for record in records:
             writer.writerow([_csv_value(record.get(name)) for name in fields])
         return buffer.getvalue().encode("utf-8", errors="replace")
-    dumps = json.dumps
     try:
-        return "".join([dumps(record, ensure_ascii=False) + "\n" for record in records]).encode()
+        return _jsonl(records).encode()
     except UnicodeEncodeError:  # lone surrogates (from JSONL escapes): keep them as escapes
-        return "".join([dumps(record) + "\n" for record in records]).encode()
+        return "".join([json.dumps(record) + "\n" for record in records]).encode()
+
+
+_JSON_STRING = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _jsonl(records: list[dict]) -> str:
+    """The records as ``json.dumps(record, ensure_ascii=False)`` lines; spelled out field by
+    field, which is about three times faster than the general encoder."""
+    string = _JSON_STRING
+    labels: dict = {None: "null"}
+    lines = []
+    for r in records:
+        topic, stance = r["topic"], r["stance"]
+        if topic not in labels:
+            labels[topic] = string(topic)
+        if stance not in labels:
+            labels[stance] = string(stance)
+        topic_prob, stance_prob = r["topic_prob"], r["stance_prob"]
+        probs = ""
+        if "topic_probs" in r:
+            probs = (
+                f', "topic_probs": {string(r["topic_probs"])}'
+                f', "stance_probs": {string(r["stance_probs"])}'
+            )
+        lines.append(
+            f'{{"source": {string(r["source"])}, "doc": {string(r["doc"])}, '
+            f'"sentence": {r["sentence"]}, "start": {r["start"]}, "end": {r["end"]}, '
+            f'"text": {string(r["text"])}, "topic": {labels[topic]}, '
+            f'"stance": {labels[stance]}, '
+            f'"topic_prob": {"null" if topic_prob is None else repr(topic_prob)}, '
+            f'"stance_prob": {"null" if stance_prob is None else repr(stance_prob)}'
+            f'{probs}, "model": {string(r["model"])}}}\n'
+        )
+    return "".join(lines)
 
 
 def _score_docs(model: Model, docs: list[tuple[str, Any]], results: dict, options: dict) -> None:

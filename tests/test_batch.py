@@ -493,3 +493,30 @@ def test_resume_after_kill_9_gives_every_record_exactly_once(tmp_path: Path) -> 
     records = [json.loads(line) for line in out.open()]
     keys = [(r["doc"], r["sentence"]) for r in records]
     assert len(keys) == len(set(keys))
+
+
+def test_fast_jsonl_lines_are_what_json_dumps_writes() -> None:
+    base = {
+        "source": "a/b \u00e9.txt",
+        "doc": 'id "7"',
+        "sentence": 3,
+        "start": 10,
+        "end": 52,
+        "text": 'He said: "Non!"\tthen \\ left \u2014 \u00e0 bient\u00f4t \U0001f30d\x01',
+        "topic": "peace_process",
+        "stance": "calls_for",
+        "topic_prob": 0.1235,
+        "stance_prob": 1e-05,
+        "model": "default@abc",
+    }
+    without_heads = dict(base, topic=None, stance="none", topic_prob=None, stance_prob=1.0)
+    with_probs = {k: v for k, v in base.items() if k != "model"}
+    with_probs.update(
+        topic_probs={"peace_process": 0.1235, "other": 0.8765},
+        stance_probs={"calls_for": 1e-05, "none": 0.99999},
+        model="m",
+    )
+    records = [base, without_heads, with_probs]
+    expected = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    assert batch._jsonl(records) == expected
+    assert batch._encode(records, "jsonl", batch.FIELDS) == expected.encode()
