@@ -68,7 +68,6 @@ _LINE_BREAK = re.compile(r"\n\s*")
 _LIST_MARKER = re.compile(
     r"(?:[-*\u2022\u2013\u2014]|\(?\d{1,3}[.)]|\(?[a-z][.)]|[ivx]{1,4}[.)])\s"
 )
-_WORD_BEFORE = re.compile(r"(\S{1,40})$")
 _INITIALISM = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]$")
 _NEXT_VISIBLE = re.compile(r"[\s\"'\u201c\u2018\u00ab(\[]*(\w*)(\S?)")
 _OPENING_PUNCT = "\"'\u201c\u2018\u00ab(["
@@ -139,10 +138,12 @@ def _is_boundary(text: str, p_start: int, p_end: int, line_start: int, line_end:
         return False
     if text[p_start] != "." or p_end - p_start > 1 and text[p_start + 1] == ".":
         return True  # "!", "?", "…" or an ellipsis followed by a capital
-    found = _WORD_BEFORE.search(text, max(line_start, p_start - 40), p_start)
-    if found is None:
+    before = text[max(line_start, p_start - 40) : p_start]
+    if not before or before[-1].isspace():
         return True
-    word = found.group(1).lstrip(_OPENING_PUNCT)
+    word = before.rsplit(None, 1)[-1]
+    word_start = p_start - len(word)
+    word = word.lstrip(_OPENING_PUNCT)
     lower = word.lower()
     if lower in _NEVER_FINAL:
         return False
@@ -150,7 +151,7 @@ def _is_boundary(text: str, p_start: int, p_end: int, line_start: int, line_end:
         return False  # an initial: "K. Diallo"
     if lower in _BEFORE_NUMBER and next_word[:1].isdigit():
         return False
-    if found.start() == line_start and (word.isdigit() or len(word) == 1):
+    if word_start == line_start and (word.isdigit() or len(word) == 1):
         return False  # a list number at the start of a line: "1. First item"
     if lower in _MAYBE_FINAL or _INITIALISM.fullmatch(word):
         return next_word.lower() in _OPENERS
