@@ -15,6 +15,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from joblib import Parallel, delayed
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # build from this checkout's package
 
@@ -42,37 +44,49 @@ CANDIDATES = {
         ngram_max=2, negation=True, cues=True, lexicon=LEXICON, topic_context=0.5
     ),
 }
-C_GRID = (3.0, 10.0, 30.0)
+C_GRID = (10.0, 30.0, 100.0)
+
+
+def _in_parallel(function, *args) -> list:
+    """``[function(*args[:-1], item) for item in args[-1]]`` on every core, in order."""
+    *fixed, items = args
+    return Parallel(n_jobs=-1)(delayed(function)(*fixed, item) for item in items)
+
+
+def _dev_scores(train_set: LabelledData, dev: LabelledData, options: dict) -> dict:
+    return _headline(evaluate(train(train_set, **options), dev))
 
 
 def main() -> None:
     data = {name: read_labelled(CORPUS / f"{name}.jsonl") for name in ("train", "dev", "test")}
     train_set, dev, test = data["train"], data["dev"], data["test"]
 
-    comparison = {}
-    for label, options in CANDIDATES.items():
-        report = evaluate(train(train_set, **options), dev)
-        comparison[label] = _headline(report)
-        print(f"dev  {label:40} {_fmt(comparison[label])}", flush=True)
+    comparison = dict(
+        zip(CANDIDATES, _in_parallel(_dev_scores, train_set, dev, CANDIDATES.values()))
+    )
+    for label, result in comparison.items():
+        print(f"dev  {label:40} {_fmt(result)}", flush=True)
     selectable = [k for k in comparison if "class_weight" not in CANDIDATES[k]]
     best_label = max(selectable, key=lambda k: _objective(comparison[k]))
     best = dict(CANDIDATES[best_label])
-    tuning = {}
+    # each head's C is tuned on its own scores (the heads are trained independently)
+    grid = [(head, C) for head in ("topic", "stance") for C in C_GRID]
+    runs = [{**best, f"C_{head}": C} for head, C in grid]
+    tuning = {
+        f"{head} C={C:g}": result
+        for (head, C), result in zip(grid, _in_parallel(_dev_scores, train_set, dev, runs))
+    }
     for head in ("topic", "stance"):
-        for C in C_GRID:
-            options = {**best, f"C_{head}": C}
-            result = _headline(evaluate(train(train_set, **options), dev))
-            tuning[f"{head} C={C:g}"] = result
-            print(f"dev  {best_label} {head} C={C:g}: {_fmt(result)}", flush=True)
         key = "macro_f1" if head == "stance" else "accuracy"
         best[f"C_{head}"] = max(C_GRID, key=lambda C: tuning[f"{head} C={C:g}"][head][key])
+    for name, result in tuning.items():
+        print(f"dev  {best_label} {name}: {_fmt(result)}", flush=True)
 
     model = train(train_set, dev=dev, name="default", **best)
-    uncalibrated = train(train_set, name="default", **best)
     test_report = evaluate(model, test)
     isolated = evaluate(model, LabelledData(test.texts, test.topics, test.stances))
     dev_report = evaluate(model, dev)
-    ece_before = {h: evaluate(uncalibrated, test)[h]["ece"] for h in ("topic", "stance")}
+    ece_before = _uncalibrated_ece(model, test)
 
     baselines = _baselines(train_set, test)
     loro = _leave_one_register_out(train_set, test, best)
@@ -115,6 +129,20 @@ def _describe(options: dict) -> dict:
     return {k: ("topic_lexicon.json" if k == "lexicon" and v else v) for k, v in options.items()}
 
 
+def _uncalibrated_ece(model, test: LabelledData) -> dict:
+    """The test ECE of each head with its softmax temperature reset to 1 (the same weights)."""
+    heads = {"topic": model.topic_head, "stance": model.stance_head}
+    temperatures = {name: head.temperature for name, head in heads.items()}
+    try:
+        for head in heads.values():
+            head.temperature = 1.0
+        report = evaluate(model, test)
+    finally:
+        for name, head in heads.items():
+            head.temperature = temperatures[name]
+    return {name: report[name]["ece"] for name in heads}
+
+
 def _baselines(train_set: LabelledData, test: LabelledData) -> dict:
     keyword = KeywordBaseline(LEXICON)
     n = len(test)
@@ -131,18 +159,25 @@ def _baselines(train_set: LabelledData, test: LabelledData) -> dict:
 
 
 def _leave_one_register_out(train_set: LabelledData, test: LabelledData, options: dict) -> dict:
-    results = {}
-    for register in sorted(set(train_set.extra["register"])):
-        keep = [i for i, r in enumerate(train_set.extra["register"]) if r != register]
-        held = [i for i, r in enumerate(test.extra["register"]) if r == register]
-        model = train(train_set.subset(keep), **options)
-        results[register] = {
-            "train_sentences": len(keep),
-            "test_sentences": len(held),
-            **_headline(evaluate(model, test.subset(held))),
-        }
-        print(f"loro {register:11} {_fmt(results[register])}", flush=True)
+    registers = sorted(set(train_set.extra["register"]))
+    scores = _in_parallel(_register_out, train_set, test, options, registers)
+    results = dict(zip(registers, scores))
+    for register, result in results.items():
+        print(f"loro {register:11} {_fmt(result)}", flush=True)
     return results
+
+
+def _register_out(
+    train_set: LabelledData, test: LabelledData, options: dict, register: str
+) -> dict:
+    keep = [i for i, r in enumerate(train_set.extra["register"]) if r != register]
+    held = [i for i, r in enumerate(test.extra["register"]) if r == register]
+    model = train(train_set.subset(keep), **options)
+    return {
+        "train_sentences": len(keep),
+        "test_sentences": len(held),
+        **_headline(evaluate(model, test.subset(held))),
+    }
 
 
 def _per_register(model, test: LabelledData) -> dict:
