@@ -147,6 +147,11 @@ class Model:
         """Like :meth:`pipe`, but yields ``(text, spans, predictions)`` per text: the sentence
         spans and a :class:`Predictions` holding the probabilities as arrays, which is cheaper
         than building a dict per sentence (batch scoring uses it).
+
+        >>> texts = ["We condemn the attack. The talks resume on Monday."]
+        >>> text, spans, predictions = next(load().pipe_predictions(texts))
+        >>> spans, predictions.stances
+        ([(0, 22), (23, 50)], ['opposes', 'none'])
         """
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
