@@ -16,7 +16,15 @@ import pytest
 
 import stance
 from stance import batch, documents
-from stance.batch import read_output, score_folder, score_to_file, summarize
+from stance.batch import (
+    output,
+    read_output,
+    resume,
+    score_folder,
+    score_to_file,
+    scoring,
+    summarize,
+)
 
 SENTENCES = [
     "The foreign minister welcomed the agreement reached in Geneva last night.",
@@ -218,8 +226,8 @@ def test_huge_files_are_tagged_in_chunks_with_whole_document_offsets(
     rows = [json.dumps({"id": i, "text": make_text(rng, 2)}) for i in range(40)]
     (root / "c-feed.jsonl").write_text("\n".join(rows), encoding="utf-8")
     expected = list(score_folder(root))
-    monkeypatch.setattr(batch, "HUGE_BYTES", 2000)
-    monkeypatch.setattr(batch, "CHUNK_CHARS", 3000)
+    monkeypatch.setattr(scoring, "HUGE_BYTES", 2000)
+    monkeypatch.setattr(scoring, "CHUNK_CHARS", 3000)
     chunked = list(score_folder(root))
     assert chunked == expected
     assert list(score_folder(root, jobs=2)) == expected
@@ -285,7 +293,7 @@ def test_bad_files_are_skipped_with_their_reason(
 ) -> None:
     root = tmp_path / "bad"
     expected = make_bad_folder(root)
-    monkeypatch.setattr(batch, "_TASK_FILES", 4)  # read the last file in a later task
+    monkeypatch.setattr(scoring, "_TASK_FILES", 4)  # read the last file in a later task
     errors: list[dict] = []
     records = score_folder(root, on_error=errors.append)
     first = next(records)  # the folder is listed; now a file vanishes before it is read
@@ -409,7 +417,7 @@ def test_progress_bar_on_a_terminal(
     folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
-    monkeypatch.setattr(batch, "_PROGRESS_SECONDS", 0.0)
+    monkeypatch.setattr(resume, "_PROGRESS_SECONDS", 0.0)
     score_to_file(folder, tmp_path / "out.jsonl", show_progress=True)
     err = capsys.readouterr().err
     assert "files" in err and "sentences/s" in err and "ETA" in err
@@ -518,5 +526,5 @@ def test_fast_jsonl_lines_are_what_json_dumps_writes() -> None:
     )
     records = [base, without_heads, with_probs]
     expected = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    assert batch._jsonl(records) == expected
-    assert batch._encode(records, "jsonl", batch.FIELDS) == expected.encode()
+    assert output._jsonl(records) == expected
+    assert output._encode(records, "jsonl", output.FIELDS) == expected.encode()
