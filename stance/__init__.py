@@ -20,11 +20,20 @@ from collections.abc import Sequence  # noqa: E402
 
 from .batch import score_folder  # noqa: E402
 from .corpus import CorpusError, LabelledData, read_labelled  # noqa: E402
-from .estimator import StanceClassifier  # noqa: E402
 from .model import Model, load  # noqa: E402
 from .modelfile import ModelFileError  # noqa: E402
 from .records import Sentence  # noqa: E402
 from .train import evaluate, train  # noqa: E402
+
+
+def __getattr__(name: str):
+    # StanceClassifier subclasses scikit-learn's BaseEstimator, whose import takes about a
+    # second: it is imported on first use, so that tagging never pays for it.
+    if name == "StanceClassifier":
+        from .estimator import StanceClassifier
+
+        return StanceClassifier
+    raise AttributeError(f"module 'stance' has no attribute {name!r}")
 
 
 def tag(text: str) -> list[Sentence]:

@@ -21,7 +21,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.linear_model import LogisticRegression
 
 __all__ = ["LinearHead", "condition_features", "context_features"]
 
@@ -118,6 +117,8 @@ class LinearHead:
         ``context_weight``, it also reads the neighbouring rows of the same document
         (``documents``: one document id per row, rows of a document consecutive).
         """
+        from sklearn.linear_model import LogisticRegression  # only training needs scikit-learn
+
         labels = sorted(set(y))
         if len(labels) < 2:
             raise ValueError(f"need at least two classes to train, got only {labels!r}")

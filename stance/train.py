@@ -19,8 +19,6 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
-from sklearn.model_selection import GroupKFold, StratifiedKFold
 
 from . import __version__
 from .corpus import LabelledData, read_labelled, validate
@@ -197,6 +195,8 @@ def score(
 ) -> dict:
     """Accuracy, macro-F1, per-class P/R/F1, confusion matrix (rows = gold) and, with
     ``confidence``, the expected calibration error over 10 equal-width bins."""
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
     labels = sorted(set(labels or []) | set(gold) | set(predicted))
     precision, recall, f1, support = precision_recall_fscore_support(
         gold, predicted, labels=labels, zero_division=0
@@ -244,6 +244,8 @@ def cross_validate(
     Folds are stratified by the stance (or topic) label; with ``groups`` (e.g. document ids)
     no group is split across folds.
     """
+    from sklearn.model_selection import GroupKFold, StratifiedKFold
+
     if k < 2:
         raise ValueError(f"k must be 2 or more, got {k!r}")
     if len(data) < k:
