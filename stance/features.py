@@ -353,35 +353,37 @@ class _TermIndex:
             lexicon_column[terms[term]] = column
         self.lexicon_column = np.array(lexicon_column, dtype=np.int64)
 
-        grams = [(tuple(t.split(" ")), i) for t, i in terms.items() if not t.startswith("@")]
         # words with a digit are read as <num>, so terms spelled with digits never occur
-        grams = [
-            (gram, i)
-            for gram, i in grams
-            if len(gram) <= ngram_max and not any(map(_DIGIT.search, gram))
-        ]
-        names = dict.fromkeys(word for gram, _ in grams for word in gram)
+        grams, gram_terms = [], []
+        for term, i in terms.items():
+            if term[:1] != "@" and not _DIGIT.search(term):
+                gram = term.split(" ")
+                if len(gram) <= ngram_max:
+                    grams.append(gram)
+                    gram_terms.append(i)
+        names = dict.fromkeys(word for gram in grams for word in gram)
         names.update(dict.fromkeys(_CUE_LOOKUP))
         self.words = {word: i for i, word in enumerate(names)}
         self.n_words = n_words = len(self.words)
         self.words.update(dict.fromkeys(_SILENT_PUNCT, _SILENT))
 
+        ids = [[self.words[word] for word in gram] for gram in grams]
+        lengths = np.array([len(gram) for gram in grams], dtype=np.int64)
+        term_ids = np.array(gram_terms, dtype=np.int64)
+        node = np.array([gram[0] for gram in ids], dtype=np.int64)  # level 1: the word id
         self.unigram = np.full(n_words, -1, dtype=np.int64)
-        node_of = {(word,): i for word, i in self.words.items() if i >= 0}
+        self.unigram[node[lengths == 1]] = term_ids[lengths == 1]
         self.levels: list[tuple[np.ndarray, np.ndarray]] = []
-        for size in range(1, ngram_max + 1):
-            if size > 1:
-                prefixes = {gram[:size] for gram, _ in grams if len(gram) >= size}
-                keys = {node_of[p[:-1]] * n_words + self.words[p[-1]]: p for p in prefixes}
-                sorted_keys = sorted(keys)
-                node_of.update((keys[key], node) for node, key in enumerate(sorted_keys))
-                term_of_node = np.full(len(sorted_keys), -1, dtype=np.int64)
-                self.levels.append((np.array(sorted_keys, dtype=np.int64), term_of_node))
-            else:
-                term_of_node = self.unigram
-            for gram, term in grams:
-                if len(gram) == size:
-                    term_of_node[node_of[gram]] = term
+        for size in range(2, ngram_max + 1):
+            longer = np.flatnonzero(lengths >= size)
+            last = np.array([ids[i][size - 1] for i in longer.tolist()], dtype=np.int64)
+            keys, prefix_node = np.unique(node[longer] * n_words + last, return_inverse=True)
+            term_of_node = np.full(len(keys), -1, dtype=np.int64)
+            exact = lengths[longer] == size
+            term_of_node[prefix_node[exact]] = term_ids[longer[exact]]
+            self.levels.append((keys, term_of_node))
+            node = np.full(len(grams), -1, dtype=np.int64)
+            node[longer] = prefix_node
 
         kinds = sorted(set(_CUE_LOOKUP.values()))
         self.cue_kind = np.full(n_words, -1, dtype=np.int64)
