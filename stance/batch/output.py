@@ -51,7 +51,7 @@ _JSON_STRING = json.encoder.encode_basestring  # a str as JSON, quotes included,
 
 def _jsonl(records: list[dict]) -> str:
     """The records as ``json.dumps(record, ensure_ascii=False)`` lines; spelled out field by
-    field, which is about three times faster than the general encoder."""
+    field, which takes about half the time of the general encoder."""
     string = _JSON_STRING
     known: dict = {None: "null"}  # labels, sources, documents and the model recur: encode once
     lines = []
