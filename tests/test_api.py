@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import pytest
 
@@ -103,3 +105,27 @@ def test_pipe_streams_one_list_per_text(examples: dict[str, str]) -> None:
 
 def test_load_none_is_the_cached_default() -> None:
     assert stance.load() is stance.load(None)
+
+
+def test_pipe_predictions_match_the_records(examples: dict[str, str]) -> None:
+    model = stance.load()
+    texts = list(examples.values())
+    streams = zip(texts, model.pipe_predictions(texts, batch_size=7), model.pipe(texts))
+    for given, (text, spans, predictions), records in streams:
+        assert text is given
+        assert spans == [(r.start, r.end) for r in records]
+        assert predictions.stances == [r.stance for r in records]
+        topic_probs, stance_probs = predictions.chosen_probabilities()
+        assert topic_probs == [r.topic_prob for r in records]
+        assert stance_probs == [r.stance_prob for r in records]
+
+
+def test_tagging_does_not_import_scikit_learn() -> None:
+    code = (
+        "import sys, stance; stance.tag('We welcome the agreement.'); "
+        "print('sklearn' in sys.modules); stance.StanceClassifier; print('sklearn' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["False", "True"]
