@@ -400,7 +400,7 @@ class _TermIndex:
         ``row`` the sentence of each; n-grams never cross sentences.
         """
         known = word >= 0
-        node = np.where(known, word, -1)
+        node = word  # a word's id is its node at level 1
         unigram = np.full(len(word), -1, dtype=np.int64)
         unigram[known] = self.unigram[word[known]]
         found_terms, found_rows = [unigram], [row]
