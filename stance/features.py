@@ -78,15 +78,15 @@ for _cue, _words in {
         _CUE_WORDS[_word] = "@cue:" + _cue
 
 
-def _mark_negation(tokens: list[str]) -> list[str]:
-    """Drop scope-ending punctuation (keeping ? and !) and mark the words after a negator."""
-    words: list[str] = []
+def _mark_negation(tokens: list[str], start: int = 0) -> list[str]:
+    """Mark the words after a negator; punctuation (kept) ends the scope. No negator comes
+    before ``start``, so the words before it are copied as they are."""
+    words = tokens[:start]
     scope = 0
-    for token in tokens:
+    for token in tokens[start:]:
         if token in _SCOPE_END:
             scope = 0
-            if token in "?!":
-                words.append(token)
+            words.append(token)
             continue
         if scope:
             words.append("~" + token)
@@ -255,9 +255,12 @@ class Featurizer:
         punctuation is kept, which spares two passes over every sentence in ``transform``."""
         lowered = text.lower()
         tokens = _TOKEN.findall(lowered)
-        if self.negation and (not _NEGATORS.isdisjoint(tokens) or "n't" in lowered
-                              or "n\u2019t" in lowered):  # fmt: skip
-            return _mark_negation(tokens)
+        if self.negation:
+            contracted = "n't" in lowered or "n\u2019t" in lowered
+            negators = _NEGATORS.intersection(tokens)
+            if negators or contracted:
+                start = 0 if contracted else min(map(tokens.index, negators))
+                return _mark_negation(tokens, start)
         return tokens
 
     def _tfidf(
