@@ -43,6 +43,7 @@ _NEGATORS = frozenset(
     refused refusing fail fails failed declined declines decline""".split()
 )
 _NEGATION_SCOPE = 3
+_CONTRACTED = ("n't", "n\u2019t")  # a word ending so is a negator too
 _SILENT_PUNCT = _SCOPE_END - {"?", "!"}
 _DIGIT = re.compile(r"\d")
 
@@ -93,7 +94,7 @@ def _mark_negation(tokens: list[str], start: int = 0) -> list[str]:
             scope -= 1
         else:
             words.append(token)
-        if token in _NEGATORS or token.endswith(("n't", "n\u2019t")):
+        if token in _NEGATORS or token.endswith(_CONTRACTED):
             scope = _NEGATION_SCOPE
     return words
 
@@ -117,6 +118,18 @@ def _negated_variants(term: str) -> list[str]:
 _CUE_LOOKUP = {**_CUE_WORDS, **{"~" + word: cue + "~" for word, cue in _CUE_WORDS.items()}}
 _NOT_FIRST = {"@cue:procedure", "@cue:procedure~"}
 _SILENT = -2  # word id of the punctuation that ends a negation scope but is not a feature
+_BREAK = -3  # word id of the break between two sentences of a batch
+_BREAK_CHAR = "\x00"
+_BATCH_TOKEN = re.compile(_TOKEN.pattern + "|" + _BREAK_CHAR)
+
+
+def _batch_tokens(sentences: list[str]) -> list[str]:
+    """The lower-case tokens of all the sentences, with a ``_BREAK_CHAR`` token between two
+    sentences; one regex pass over the batch."""
+    joined = _BREAK_CHAR.join(sentences)
+    if joined.count(_BREAK_CHAR) != len(sentences) - 1:  # a sentence holds the character
+        joined = _BREAK_CHAR.join(s.replace(_BREAK_CHAR, " ") for s in sentences)
+    return _BATCH_TOKEN.findall(joined.lower())
 
 
 class Featurizer:
@@ -223,26 +236,17 @@ class Featurizer:
     def transform(self, texts: Iterable[str]) -> sp.csr_matrix:
         """Sentences → L2-normalised sublinear TF-IDF rows (float32 CSR).
 
-        Counts the same features as :meth:`analyze` without building n-gram strings: each
-        word is looked up once in a word table, and numpy finds the n-grams, the stance cues
-        and the lexicon terms of the whole batch from the word ids (see :class:`_TermIndex`).
+        Counts the same features as :meth:`analyze` without building n-gram strings: the
+        batch is tokenised in one pass, each word is looked up once in a word table, and numpy
+        marks the negation scopes and finds the n-grams, the stance cues and the lexicon terms
+        of the whole batch from the word ids (see :class:`_TermIndex`).
         """
         if self.idf_ is None:
             raise ValueError("this Featurizer is not fitted yet; call fit() first")
         index = self._term_index()
-        words: list[str] = []
-        lengths: list[int] = []
-        for text in texts:
-            sentence_words = self._words(text)
-            words.extend(sentence_words)
-            lengths.append(len(sentence_words))
-        n_rows = len(lengths)
-        word = np.fromiter(map(index.words.get, words, repeat(-1)), np.int64, len(words))
-        for i in np.flatnonzero(word == -1).tolist():  # numbers are the only unknown words
-            word[i] = index.words.get(_fold_number(words[i]), -1)  # that may become known
-        row = np.repeat(np.arange(n_rows), lengths)
-        spoken = word != _SILENT
-        word, row = word[spoken], row[spoken]
+        sentences = texts if isinstance(texts, list) else list(texts)
+        n_rows = len(sentences)
+        word, row = index.word_ids(_batch_tokens(sentences), self.negation)
         terms, term_rows = index.grams(word, row)
         if self.cues:
             cue_terms, cue_rows = index.cues(word, row)
@@ -252,7 +256,7 @@ class Featurizer:
 
     def _words(self, text: str) -> list[str]:
         """The words of a sentence, negation marked; numbers are not folded yet and silent
-        punctuation is kept, which spares two passes over every sentence in ``transform``."""
+        punctuation is kept."""
         lowered = text.lower()
         tokens = _TOKEN.findall(lowered)
         if self.negation:
@@ -366,9 +370,14 @@ class _TermIndex:
                     gram_terms.append(i)
         names = dict.fromkeys(word for gram in grams for word in gram)
         names.update(dict.fromkeys(_CUE_LOOKUP))
+        names.update(dict.fromkeys(sorted(_NEGATORS | (_SCOPE_END - _SILENT_PUNCT))))
         self.words = {word: i for i, word in enumerate(names)}
         self.n_words = n_words = len(self.words)
+        self.negator = np.array([w in _NEGATORS or w.endswith(_CONTRACTED) for w in names])
+        self.ends_scope = np.array([w in _SCOPE_END for w in names])
+        self.negated = np.array([self.words.get("~" + w, -1) for w in names], dtype=np.int64)
         self.words.update(dict.fromkeys(_SILENT_PUNCT, _SILENT))
+        self.words[_BREAK_CHAR] = _BREAK
 
         ids = [[self.words[word] for word in gram] for gram in grams]
         lengths = np.array([len(gram) for gram in grams], dtype=np.int64)
@@ -395,6 +404,38 @@ class _TermIndex:
         self.cue_term = np.array([vocabulary.get(cue, -1) for cue in kinds], dtype=np.int64)
         self.first_term = np.array([vocabulary.get("@first" + c, -1) for c in kinds], np.int64)
         self.can_be_first = np.array([cue not in _NOT_FIRST for cue in kinds])
+
+    def word_ids(self, tokens: list[str], negation: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Word ids of a batch's tokens (from :func:`_batch_tokens`) and the row of each.
+
+        With ``negation``, a word in the scope of a negator (up to three words after it, up
+        to a scope-ending punctuation mark) takes the id of its ``~word`` form. An unknown word
+        with a digit takes the id of ``<num>``, other unknown words -1. The sentence breaks and
+        the silent punctuation are dropped.
+        """
+        word = np.fromiter(map(self.words.get, tokens, repeat(-1)), np.int64, len(tokens))
+        row = np.cumsum(word == _BREAK)
+        unknown = np.flatnonzero(word == -1).tolist()
+        marked = np.zeros(len(word), dtype=bool)
+        if negation:
+            known = word >= 0
+            ids = np.where(known, word, 0)
+            negator = known & self.negator[ids]
+            negator[unknown] = [tokens[i].endswith(_CONTRACTED) for i in unknown]
+            ends = np.where(known, self.ends_scope[ids], word <= _SILENT)
+            position = np.arange(len(word))
+            last_negator = np.full(len(word), -1, dtype=np.int64)  # strictly before a token
+            np.maximum.accumulate(np.where(negator, position, -1)[:-1], out=last_negator[1:])
+            last_end = np.maximum.accumulate(np.where(ends, position, -1))
+            marked = (last_negator > last_end) & (position - last_negator <= _NEGATION_SCOPE)
+            marked &= ~ends
+            flip = np.flatnonzero(marked & known)
+            word[flip] = self.negated[word[flip]]
+        for i, negated in zip(unknown, marked[unknown].tolist()):
+            token = "~" + tokens[i] if negated else tokens[i]
+            word[i] = self.words.get(_fold_number(token), -1)  # numbers may become known
+        spoken = word >= -1
+        return word[spoken], row[spoken]
 
     def grams(self, word: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Term ids of the known n-grams of a batch, and their rows.

@@ -23,6 +23,8 @@ HARD = [
     "Refused to condemn the strikes \u2014 not the blockade, not sanctions.",
     "Nuclear weapons must go: no nuclear weapons, anywhere (ever).",
     "We welcome, support and endorse; we do not reject it, we said.",
+    "They mightn't back it\x00 no\x00 neither\x00plans, oughtn't they?",  # the batch break
+    "Never 12 plans; not 3.5, not ~x, shan\u2019t 7 go ! no 9 9 9 9",
 ]
 
 
