@@ -96,8 +96,13 @@ def _iter_spans(text: str, max_chars: int) -> Iterator[tuple[int, int]]:
             end = match.end()
             if end < line_end and text[end] not in _SPACE:
                 continue  # "3.5", "un.org", "?!x": a boundary needs white space after it
-            if _is_boundary(text, match.start(), match.end(), line_start, line_end):
-                yield from _trimmed(text, start, end, max_chars)
+            if _is_boundary(text, match.start(), end, line_start, line_end):
+                while text[start] in _SPACE:  # the sentence ends in a non-space character
+                    start += 1
+                if end - start <= max_chars:
+                    yield start, end  # the usual case, spared the general trimming
+                else:
+                    yield from _trimmed(text, start, end, max_chars)
                 start = end
         yield from _trimmed(text, start, line_end, max_chars)
 
