@@ -340,7 +340,8 @@ class _TermIndex:
 
     Every word of a known n-gram, and every cue word, gets an id. The n-grams are found level
     by level: a k-gram's id is the position of ``id of its first k-1 words * n_words + id of
-    its last word`` in a sorted key array, so a batch's bigrams are one ``searchsorted``.
+    its last word`` in a sorted key array, found through an :class:`_IntTable` of the keys, so
+    a batch's bigrams are one vectorised hash look-up.
     Term ids are vocabulary columns, then the lexicon terms outside the vocabulary;
     ``lexicon_column`` maps a term id to the column of the lexicon feature it adds (or -1).
     """
@@ -385,7 +386,7 @@ class _TermIndex:
         node = np.array([gram[0] for gram in ids], dtype=np.int64)  # level 1: the word id
         self.unigram = np.full(n_words, -1, dtype=np.int64)
         self.unigram[node[lengths == 1]] = term_ids[lengths == 1]
-        self.levels: list[tuple[np.ndarray, np.ndarray]] = []
+        self.levels: list[tuple[_IntTable, np.ndarray]] = []
         for size in range(2, ngram_max + 1):
             longer = np.flatnonzero(lengths >= size)
             last = np.array([ids[i][size - 1] for i in longer.tolist()], dtype=np.int64)
@@ -393,7 +394,7 @@ class _TermIndex:
             term_of_node = np.full(len(keys), -1, dtype=np.int64)
             exact = lengths[longer] == size
             term_of_node[prefix_node[exact]] = term_ids[longer[exact]]
-            self.levels.append((keys, term_of_node))
+            self.levels.append((_IntTable(keys), term_of_node))
             node = np.full(len(grams), -1, dtype=np.int64)
             node[longer] = prefix_node
 
@@ -448,17 +449,17 @@ class _TermIndex:
         unigram = np.full(len(word), -1, dtype=np.int64)
         unigram[known] = self.unigram[word[known]]
         found_terms, found_rows = [unigram], [row]
-        for size, (keys, term_of_node) in enumerate(self.levels, start=2):
+        for size, (table, term_of_node) in enumerate(self.levels, start=2):
             n_grams = len(word) - size + 1
-            if n_grams <= 0 or not len(keys):
+            if n_grams <= 0 or not len(term_of_node):
                 break
             last = word[size - 1 :]
             usable = np.flatnonzero(
                 (node[:n_grams] >= 0) & (last >= 0) & (row[:n_grams] == row[size - 1 :])
             )
             key = node[usable] * self.n_words + last[usable]
-            position = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
-            match = keys[position] == key
+            position = table.find(key)
+            match = position >= 0
             node = np.full(n_grams, -1, dtype=np.int64)
             node[usable[match]] = position[match]
             term = np.full(n_grams, -1, dtype=np.int64)
@@ -481,3 +482,55 @@ class _TermIndex:
         rows = np.concatenate([cue_rows, first_rows])
         keep = terms >= 0
         return terms[keep], rows[keep]
+
+
+class _IntTable:
+    """A hash table from distinct non-negative int64 keys to their positions in ``keys``,
+    looked up an array at a time: open addressing with linear probing, each probe one numpy
+    gather for all the keys still unresolved (a few times faster than ``searchsorted`` on a
+    large sorted array).
+
+    >>> _IntTable(np.array([7, 300, 2**40])).find(np.array([300, 5, 2**40])).tolist()
+    [1, -1, 2]
+    """
+
+    _FIBONACCI = np.uint64(0x9E3779B97F4A7C15)  # multiplicative hashing: 2**64 / golden ratio
+
+    def __init__(self, keys: np.ndarray) -> None:
+        bits = max(4, (2 * len(keys) - 1).bit_length())  # at most half full
+        self._shift = np.uint64(64 - bits)
+        self._mask = (1 << bits) - 1
+        self._keys = np.full(1 << bits, -1, dtype=np.int64)
+        self._positions = np.full(1 << bits, -1, dtype=np.int64)
+        slot = self._home(keys)
+        pending = np.arange(len(keys))
+        self._probes = 0  # no key sits further than this many slots from its home slot
+        while len(pending):
+            self._probes += 1
+            free = pending[self._keys[slot[pending]] == -1]
+            _, first = np.unique(slot[free], return_index=True)  # one key per free slot
+            placed = free[first]
+            self._keys[slot[placed]] = keys[placed]
+            self._positions[slot[placed]] = placed
+            waiting = np.ones(len(keys), dtype=bool)
+            waiting[placed] = False
+            pending = pending[waiting[pending]]
+            slot[pending] = (slot[pending] + 1) & self._mask
+
+    def _home(self, keys: np.ndarray) -> np.ndarray:
+        return ((keys.astype(np.uint64) * self._FIBONACCI) >> self._shift).astype(np.int64)
+
+    def find(self, keys: np.ndarray) -> np.ndarray:
+        """The position of each key in the table's keys, or -1."""
+        found = np.full(len(keys), -1, dtype=np.int64)
+        slot = self._home(keys)
+        active = np.arange(len(keys))
+        for _ in range(self._probes):
+            stored = self._keys[slot]
+            hit = stored == keys[active]
+            found[active[hit]] = self._positions[slot[hit]]
+            going = ~hit & (stored != -1)
+            active, slot = active[going], (slot[going] + 1) & self._mask
+            if not len(active):
+                break
+        return found

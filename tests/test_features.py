@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stance.features import Featurizer
+from stance.features import Featurizer, _IntTable
 from stance.heads import LinearHead, condition_features, context_features
 
 CORPUS = Path(__file__).resolve().parents[1] / "models" / "corpus" / "dev.jsonl"
@@ -82,6 +82,18 @@ def test_negated_and_numeric_words_are_features_of_their_own() -> None:
     columns = [featurizer.vocabulary_[f] for f in ("~support", "support")]
     assert X[0, columns[0]] > 0 and X[0, columns[1]] == 0
     assert X[1, columns[0]] == 0 and X[1, columns[1]] > 0
+
+
+@pytest.mark.parametrize("n_keys", [0, 1, 17, 5000])
+def test_int_table_finds_every_key_and_nothing_else(n_keys: int) -> None:
+    rng = np.random.default_rng(n_keys)
+    keys = rng.choice(2**50, size=2 * n_keys, replace=False)
+    stored, absent = keys[:n_keys], keys[n_keys:]
+    stored[: n_keys // 2] = np.arange(n_keys // 2) * 64  # keys that share home slots
+    table = _IntTable(stored)
+    assert table.find(stored).tolist() == list(range(n_keys))
+    assert (table.find(absent) == -1).all()
+    assert table.find(np.array([], dtype=np.int64)).tolist() == []
 
 
 def _random_head(n_features: int, blocks: int, rng: np.random.Generator, **kwargs) -> LinearHead:
