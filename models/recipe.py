@@ -43,6 +43,14 @@ CANDIDATES = {
     "+ neighbour sentences for the topic (weight 0.5)": dict(
         ngram_max=2, negation=True, cues=True, lexicon=LEXICON, topic_context=0.5
     ),
+    "+ neighbour sentences for the stance too (weight 0.25)": dict(
+        ngram_max=2,
+        negation=True,
+        cues=True,
+        lexicon=LEXICON,
+        topic_context=0.5,
+        stance_context=0.25,
+    ),
 }
 C_GRID = (10.0, 30.0, 100.0)
 
@@ -272,8 +280,8 @@ def _card(model, data, comparison, tuning, best_label, best, test_report, isolat
         "lists), and topic-lexicon features (`models/topic_lexicon.json`, a team-written",
         "vocabulary of 250+ terms per topic); sublinear TF-IDF, L2-normalised. Heads: multinomial",
         "logistic regression (lbfgs), then a softmax temperature per head fitted on the",
-        "development set to minimise log-loss. When it wins on the development set, the topic",
-        "head also reads the previous and the next sentence of the same document (their feature",
+        "development set to minimise log-loss. When that wins on the development set, a head",
+        "also reads the previous and the next sentence of the same document (their feature",
         "rows, down-weighted): `tag` and batch scoring give it that context; `classify` on",
         "isolated sentences does not, and scores lower (see below).",
         "",

@@ -107,7 +107,7 @@ class Model:
         With ``topics`` (one per sentence), the topic is known: it is returned as given
         (probability 1) and a stance head trained with ``stance_given_topic`` reads it.
         With ``documents`` (one id per sentence), consecutive sentences with the same id are
-        read as neighbours in one document, which a topic head with context uses; without it,
+        read as neighbours in one document, which the heads trained with context use; without it,
         each sentence stands alone.
         """
         sentences = _check_texts(sentences, "sentences")
@@ -206,7 +206,7 @@ class Model:
                         f"this model knows {self.stance_head.conditions}"
                     )
                 conditions = [index[t] for t in topic_labels]
-            stance_proba = self.stance_head.predict_proba(X, conditions)
+            stance_proba = self.stance_head.predict_proba(X, conditions, documents)
             stance_labels = _best(self.stance_head.labels, stance_proba)
         return Predictions(
             topic_labels, stance_labels, self.topics, topic_proba, self.stances, stance_proba

@@ -37,6 +37,7 @@ def train(
     dev: LabelledData | None = None,
     stance_given_topic: bool = False,
     topic_context: float | None = None,
+    stance_context: float | None = None,
     C_topic: float = 10.0,
     C_stance: float = 10.0,
     class_weight: str | None = None,
@@ -66,6 +67,8 @@ def train(
         Let the topic head read the previous and next sentence of the same document, with
         this weight (the default model uses 0.5). Documents come from a ``doc`` column of the
         data (consecutive rows with the same id); data without one trains no context.
+    stance_context : float, optional
+        The same for the stance head (not together with ``stance_given_topic``).
     C_topic, C_stance : float
         Inverse regularisation strength of each head's logistic regression.
     class_weight : None or "balanced"
@@ -84,6 +87,7 @@ def train(
     options = {
         "stance_given_topic": stance_given_topic,
         "topic_context": topic_context,
+        "stance_context": stance_context,
         "C_topic": C_topic,
         "C_stance": C_stance,
         "class_weight": class_weight,
@@ -95,6 +99,8 @@ def train(
     }
     if stance_given_topic and (data.topics is None or data.stances is None):
         raise ValueError("stance_given_topic=True needs both topic and stance labels")
+    if stance_given_topic and stance_context is not None:
+        raise ValueError("stance_context cannot be combined with stance_given_topic")
     featurizer = Featurizer(ngram_max, min_df, negation, cues, lexicon)
     X = featurizer.fit_transform(data.texts)
     heads = {}
@@ -117,6 +123,8 @@ def train(
             class_weight=class_weight,
             conditions=conditions,
             condition_values=data.topics if stance_given_topic else None,
+            context_weight=stance_context,
+            documents=data.extra.get("doc"),
             random_state=random_state,
         )
     if dev is not None:
@@ -170,7 +178,7 @@ def evaluate(
     precision/recall/F1, the confusion matrix and the expected calibration error.
 
     With ``given_topics=True`` the stance head is given the gold topics (stance given topic).
-    A ``doc`` column in the data gives the topic head its document context, as in ``tag``.
+    A ``doc`` column in the data gives the heads their document context, as in ``tag``.
     """
     data = _as_data(data, topics, stances)
     records = model.classify(

@@ -83,6 +83,38 @@ def test_conditioned_model_survives_a_save(tmp_path: Path) -> None:
     ]
 
 
+def test_stance_context_reads_the_neighbouring_sentences(tmp_path: Path) -> None:
+    # "So be it." takes the stance of the sentence before it, which only context can see
+    welcome = ["We welcome the plan.", "We back the accord.", "We praise the deal."]
+    reject = ["We reject the plan.", "We condemn the accord.", "We oppose the deal."]
+    rows = []
+    for n, (good, bad) in enumerate(zip(welcome * 3, reject * 3)):
+        rows += [(f"g{n}", good, "supports"), (f"g{n}", "So be it.", "supports")]
+        rows += [(f"b{n}", bad, "opposes"), (f"b{n}", "So be it.", "opposes")]
+    data = stance.LabelledData(
+        [t for _, t, _ in rows], None, [s for _, _, s in rows], {"doc": [d for d, _, _ in rows]}
+    )
+    test = ["We welcome the accord.", "So be it.", "We reject the deal.", "So be it."]
+    documents = ["x", "x", "y", "y"]
+    plain = stance.train(data, min_df=1)
+    alone = [r.stance_probs["supports"] for r in plain.classify(test, documents=documents)]
+    assert alone[1] == alone[3]  # the same words, the same stance
+    model = stance.train(data, min_df=1, stance_context=1.0)
+    assert [r.stance for r in model.classify(test, documents=documents)] == [
+        "supports",
+        "supports",
+        "opposes",
+        "opposes",
+    ]
+    model.save(tmp_path / "m")
+    assert stance.load(tmp_path / "m").classify(test, documents=documents) == model.classify(
+        test, documents=documents
+    )
+    texts, targets, labels = target_data()
+    with pytest.raises(ValueError, match="stance_context cannot be combined"):
+        stance.train(texts, targets, labels, stance_given_topic=True, stance_context=0.5)
+
+
 def test_own_label_names_and_a_single_head() -> None:
     texts, labels = single_target_data()
     model = stance.train(texts, stances=labels, min_df=1)
