@@ -39,6 +39,9 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
     C : float
         Inverse regularisation strength.
     class_weight : None or "balanced"
+    nb_weights : bool
+        One binary model per class on naive-Bayes-scaled features instead of one multinomial
+        model (see :meth:`stance.heads.LinearHead.fit`).
     ngram_max : int
         Longest word n-gram.
     min_df : int
@@ -63,6 +66,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         self,
         C: float = 10.0,
         class_weight: str | None = None,
+        nb_weights: bool = False,
         ngram_max: int = 2,
         min_df: int = 1,
         negation: bool = True,
@@ -71,6 +75,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
     ) -> None:
         self.C = C
         self.class_weight = class_weight
+        self.nb_weights = nb_weights
         self.ngram_max = ngram_max
         self.min_df = min_df
         self.negation = negation
@@ -96,6 +101,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             data.stances,
             C=float(self.C),
             class_weight=self.class_weight,
+            nb_weights=bool(self.nb_weights),
             conditions=self.targets_,
             condition_values=targets,
             random_state=self.random_state,

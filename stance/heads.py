@@ -107,11 +107,16 @@ class LinearHead:
         condition_values: Sequence[str] | None = None,
         context_weight: float | None = None,
         documents: Sequence | None = None,
+        nb_weights: bool = False,
         max_iter: int = 2000,
         random_state: int | None = None,
     ) -> LinearHead:
         """Fit a multinomial logistic regression and keep its weights.
 
+        With ``nb_weights``, fit instead one binary logistic regression per class on features
+        scaled by their naive-Bayes log-count ratio for that class (how much likelier a feature
+        is in the class's sentences than in the others'), in the manner of NBSVM (Wang and
+        Manning, 2012); the ratios fold into the weights, so the head stays one linear layer.
         With ``conditions`` (all values) and ``condition_values`` (one per row of ``X``), the
         head is conditioned: it learns shared weights and per-condition weights. With
         ``context_weight``, it also reads the neighbouring rows of the same document
@@ -130,7 +135,11 @@ class LinearHead:
         model = LogisticRegression(
             C=C, class_weight=class_weight, max_iter=max_iter, random_state=random_state
         )
-        model.fit(design, np.asarray(y))
+        y = np.asarray(y)
+        if nb_weights:
+            coef, intercept = _fit_nb_weighted(model, design, y, labels)
+            return cls(labels, coef, intercept, 1.0, conditions, context_weight)
+        model.fit(design, y)
         coef, intercept = model.coef_, model.intercept_
         if len(labels) == 2:  # scikit-learn keeps one row for two classes: expand to softmax form
             coef = np.vstack([np.zeros_like(coef), coef])
@@ -198,6 +207,27 @@ class LinearHead:
         losses = [_log_loss(softmax(scores / t), target) for t in candidates]
         self.temperature = float(candidates[int(np.argmin(losses))])
         return self.temperature
+
+
+def _fit_nb_weighted(model, design: sp.csr_matrix, y: np.ndarray, labels: list[str]):
+    """One-vs-rest fits of ``model`` on naive-Bayes-scaled features; weights and intercepts.
+
+    A class's ratio for a feature is the log of its smoothed share of the class's sentences
+    that contain the feature over its share of the other sentences. Scaling column ``j`` by
+    ``r[j]`` and learning ``w`` equals learning ``w * r`` on the unscaled column, so the
+    returned weights apply to ``design`` directly.
+    """
+    present = design.astype(bool).astype(np.float64)
+    coef = np.zeros((len(labels), design.shape[1]))
+    intercept = np.zeros(len(labels))
+    for k, label in enumerate(labels):
+        inside = y == label
+        counts = [np.asarray(present[mask].sum(axis=0)).ravel() + 1.0 for mask in (inside, ~inside)]
+        ratio = np.log(counts[0] / counts[0].sum()) - np.log(counts[1] / counts[1].sum())
+        model.fit(design @ sp.diags(ratio.astype(design.dtype)), inside)
+        coef[k] = model.coef_[0] * ratio
+        intercept[k] = model.intercept_[0]
+    return coef, intercept
 
 
 def _design(

@@ -41,6 +41,7 @@ def train(
     C_topic: float = 10.0,
     C_stance: float = 10.0,
     class_weight: str | None = None,
+    nb_weights: bool = False,
     ngram_max: int = 2,
     min_df: int = 2,
     negation: bool = True,
@@ -73,6 +74,10 @@ def train(
         Inverse regularisation strength of each head's logistic regression.
     class_weight : None or "balanced"
         Reweight classes inversely to their frequency.
+    nb_weights : bool
+        Fit each head as one binary logistic regression per class on features scaled by
+        their naive-Bayes log-count ratios (NBSVM-style; see :meth:`LinearHead.fit`) instead of
+        one multinomial logistic regression. Faster to train on large data.
     ngram_max, min_df, negation, cues, lexicon
         Feature options; see :class:`stance.features.Featurizer`.
     cv : int
@@ -91,6 +96,7 @@ def train(
         "C_topic": C_topic,
         "C_stance": C_stance,
         "class_weight": class_weight,
+        "nb_weights": nb_weights,
         "ngram_max": ngram_max,
         "min_df": min_df,
         "negation": negation,
@@ -110,6 +116,7 @@ def train(
             data.topics,
             C=C_topic,
             class_weight=class_weight,
+            nb_weights=nb_weights,
             context_weight=topic_context,
             documents=data.extra.get("doc"),
             random_state=random_state,
@@ -121,6 +128,7 @@ def train(
             data.stances,
             C=C_stance,
             class_weight=class_weight,
+            nb_weights=nb_weights,
             conditions=conditions,
             condition_values=data.topics if stance_given_topic else None,
             context_weight=stance_context,

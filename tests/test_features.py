@@ -102,6 +102,24 @@ def _random_head(n_features: int, blocks: int, rng: np.random.Generator, **kwarg
     return LinearHead(["a", "b", "c"], coef, rng.normal(size=3), **kwargs)
 
 
+def test_nb_weighted_head_equals_binary_models_on_scaled_features() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    X = Featurizer().fit_transform(_sentences()[:400])
+    y = np.array(["a", "b", "c", "a"] * 100)
+    head = LinearHead.fit(X, y, C=3.0, nb_weights=True)
+    assert head.labels == ["a", "b", "c"] and head.coef.shape == (3, X.shape[1])
+    present = X.toarray() > 0
+    for k, label in enumerate(head.labels):
+        inside = present[y == label].sum(axis=0) + 1.0
+        outside = present[y != label].sum(axis=0) + 1.0
+        ratio = np.log(inside / inside.sum()) - np.log(outside / outside.sum())
+        scaled = X.toarray() * ratio
+        binary = LogisticRegression(C=3.0, max_iter=2000).fit(scaled, y == label)
+        expected = binary.decision_function(scaled)
+        assert np.allclose(head.decision_function(X)[:, k], expected, atol=1e-3)
+
+
 def test_head_scores_equal_the_design_matrix_product() -> None:
     rng = np.random.default_rng(0)
     featurizer = Featurizer().fit(_sentences())

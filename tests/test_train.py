@@ -54,9 +54,12 @@ def single_target_data():
     return PRAISE + SCORN, ["favor"] * len(PRAISE) + ["against"] * len(SCORN)
 
 
-def test_stance_given_topic_learns_target_dependent_meaning() -> None:
+@pytest.mark.parametrize("nb_weights", [False, True])
+def test_stance_given_topic_learns_target_dependent_meaning(nb_weights: bool) -> None:
     texts, targets, labels = target_data()
-    model = stance.train(texts, topics=targets, stances=labels, stance_given_topic=True, min_df=1)
+    model = stance.train(
+        texts, targets, labels, stance_given_topic=True, min_df=1, nb_weights=nb_weights
+    )
     probe = ["Faith gives my life meaning every single day.", "Prayer never cured anybody."]
     assert [r.stance for r in model.classify(probe, topics=["atheism", "atheism"])] == [
         "against",
@@ -83,7 +86,8 @@ def test_conditioned_model_survives_a_save(tmp_path: Path) -> None:
     ]
 
 
-def test_stance_context_reads_the_neighbouring_sentences(tmp_path: Path) -> None:
+@pytest.mark.parametrize("nb_weights", [False, True])
+def test_stance_context_reads_the_neighbouring_sentences(tmp_path: Path, nb_weights: bool) -> None:
     # "So be it." takes the stance of the sentence before it, which only context can see
     welcome = ["We welcome the plan.", "We back the accord.", "We praise the deal."]
     reject = ["We reject the plan.", "We condemn the accord.", "We oppose the deal."]
@@ -99,7 +103,7 @@ def test_stance_context_reads_the_neighbouring_sentences(tmp_path: Path) -> None
     plain = stance.train(data, min_df=1)
     alone = [r.stance_probs["supports"] for r in plain.classify(test, documents=documents)]
     assert alone[1] == alone[3]  # the same words, the same stance
-    model = stance.train(data, min_df=1, stance_context=1.0)
+    model = stance.train(data, min_df=1, stance_context=1.0, nb_weights=nb_weights)
     assert [r.stance for r in model.classify(test, documents=documents)] == [
         "supports",
         "supports",
@@ -220,6 +224,9 @@ def test_estimator_in_pipeline_grid_search_and_cross_val() -> None:
     proba = clf.predict_proba(texts)
     assert proba.shape == (len(texts), 2) and np.allclose(proba.sum(axis=1), 1.0, atol=1e-5)
     assert clf.score(texts, labels) == 1.0
+    weighted = stance.StanceClassifier(nb_weights=True).fit(texts, labels)
+    assert weighted.score(texts, labels) == 1.0
+    assert weighted.predict(["Religion has done more harm than good."]).tolist() == ["against"]
 
 
 @pytest.mark.parametrize(
@@ -269,11 +276,12 @@ def test_cli_train_evaluate_and_tag_with_a_custom_model(tmp_path: Path) -> None:
         writer.writerows(zip(texts, targets, labels))
     columns = ["--text-column", "post", "--topic-column", "target", "--stance-column", "position"]
     trained = run_cli("train", "posts.csv", "-o", "model", "--given-topic", "--cv", "3",
-                      "--min-df", "1", *columns, cwd=tmp_path)  # fmt: skip
+                      "--min-df", "1", "--nb-weights", *columns, cwd=tmp_path)  # fmt: skip
     assert trained.returncode == 0, trained.stderr
     assert "3-fold cross-validation, stance" in trained.stderr
     card = (tmp_path / "model" / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert "3-fold cross-validation" in card and "data SHA-256" in card
+    assert '"nb_weights": true' in card
     evaluated = run_cli("evaluate", "posts.csv", "--model", "model", "--json", "--given-topic",
                         *columns, cwd=tmp_path)  # fmt: skip
     assert evaluated.returncode == 0, evaluated.stderr
