@@ -3,13 +3,16 @@
 A saved model is a directory::
 
     manifest.json    format name and version, checksums and sizes of the other files,
-                     the name, dtype and shape of every array, the model's settings
+                     the name, dtype and shape of every array, the model's settings, and
+                     a checksum of the manifest itself
     arrays.npz       numeric and string arrays (never object arrays), read with
                      ``allow_pickle=False``
     MODEL_CARD.md    how the model was trained and how it scored (optional)
 
-Loading checks everything before any array is used: the manifest's structure and its
-canonical spelling (a hand-edited manifest is refused), each file's size and SHA-256, each
+Loading checks everything before any array is used: the manifest's structure, its
+canonical spelling and its own checksum (a hand-edited or damaged manifest is refused; format
+1, written before the manifest had a checksum, is read without it), each file's size and
+SHA-256, each
 array's dtype and shape. Any problem (missing, empty, truncated, tampered, foreign or
 newer-format files) raises :class:`ModelFileError`. Nothing in a model file is ever executed.
 Writing is deterministic: the same model gives the same bytes.
@@ -43,7 +46,8 @@ __all__ = [
 
 FORMAT_NAME = "stance-model"
 #: Version of the file layout written by this library; every older version stays readable.
-FORMAT_VERSION = 1
+#: Version 2 added the manifest's checksum of itself.
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 ARRAYS = "arrays.npz"
 CARD = "MODEL_CARD.md"
@@ -51,6 +55,7 @@ _MAX_MANIFEST_BYTES = 50_000_000
 _MAX_ARRAY_BYTES = 4_000_000_000
 _ALLOWED_KINDS = {"f", "i", "u", "U", "b"}
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+_SELF_CHECKSUM = "manifest_sha256"
 
 
 class ModelFileError(ValueError):
@@ -100,7 +105,7 @@ def write_model_files(
         "arrays": described,
         "model": model,
     }
-    _write_atomic(folder / MANIFEST, _canonical(manifest))
+    _write_atomic(folder / MANIFEST, _canonical(_sealed(manifest)))
 
 
 def read_model_files(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray], str | None]:
@@ -153,6 +158,8 @@ def _read_manifest(path: Path) -> dict:
             f"{path} uses model format {version}, newer than this library reads "
             f"({FORMAT_VERSION}); upgrade the library"
         )
+    if version >= 2 and manifest.get(_SELF_CHECKSUM) != _sealed(manifest)[_SELF_CHECKSUM]:
+        raise ModelFileError(f"{path} was changed or damaged: it does not match its own checksum")
     files, arrays, model = manifest.get("files"), manifest.get("arrays"), manifest.get("model")
     if not isinstance(files, dict) or ARRAYS not in files or not set(files) <= {ARRAYS, CARD}:
         raise ModelFileError(f"{path} lists unexpected files: {files!r:.200}")
@@ -213,6 +220,12 @@ def _read_arrays(content: bytes, described: dict, path: Path) -> dict[str, np.nd
     except Exception as error:  # zipfile, zlib and numpy raise many types on damaged data
         raise ModelFileError(f"cannot read the arrays in {path}: {error}") from None
     return arrays
+
+
+def _sealed(manifest: dict) -> dict:
+    """``manifest`` with its checksum: the SHA-256 of its canonical spelling without one."""
+    unsealed = {key: value for key, value in manifest.items() if key != _SELF_CHECKSUM}
+    return {**unsealed, _SELF_CHECKSUM: hashlib.sha256(_canonical(unsealed)).hexdigest()}
 
 
 def _canonical(manifest: dict) -> bytes:

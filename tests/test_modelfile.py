@@ -85,12 +85,32 @@ def test_every_damage_to_every_file_is_refused(saved_model: Path, name: str, dam
         stance.load(saved_model)
 
 
-def rewrite_manifest(folder: Path, change) -> None:
-    """Edit the manifest and write it back in the library's own spelling."""
+def rewrite_manifest(folder: Path, change, seal: bool = True) -> None:
+    """Edit the manifest and write it back in the library's own spelling, with its checksum
+    recomputed (``seal``) as a careful tamperer would."""
     path = folder / "manifest.json"
     manifest = json.loads(path.read_text())
     change(manifest)
-    path.write_bytes(modelfile._canonical(manifest))
+    path.write_bytes(modelfile._canonical(modelfile._sealed(manifest) if seal else manifest))
+
+
+def test_a_changed_value_in_the_manifest_is_refused(saved_model: Path) -> None:
+    rewrite_manifest(
+        saved_model, lambda m: m["model"]["heads"]["stance"].update(temperature=1.5), seal=False
+    )
+    with pytest.raises(stance.ModelFileError, match="its own checksum"):
+        stance.load(saved_model)
+
+
+def test_format_1_without_a_manifest_checksum_still_loads(saved_model: Path) -> None:
+    expected = stance.load(saved_model).classify(["We welcome the nuclear deal."])
+
+    def downgrade(manifest: dict) -> None:
+        del manifest["manifest_sha256"]
+        manifest["format_version"] = 1
+
+    rewrite_manifest(saved_model, downgrade, seal=False)
+    assert stance.load(saved_model).classify(["We welcome the nuclear deal."]) == expected
 
 
 def reseal(folder: Path, name: str, content: bytes) -> None:
