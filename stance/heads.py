@@ -1,11 +1,12 @@
 """A classification head: one linear layer with a softmax, stored as plain arrays.
 
-A head is trained with scikit-learn's multinomial logistic regression, then keeps only
-``coef`` (classes × features), ``intercept`` and a softmax ``temperature`` fitted on held-out
-data for calibrated probabilities. A head *conditioned* on a known label (stance given topic)
-has one block of weights shared by all conditions plus one block per condition value. A head
-with *context* (the topic head of the default model) also reads the features of the previous
-and the next sentence of the same document, down-weighted.
+A head is trained with scikit-learn's multinomial logistic regression (or one binary
+logistic regression per class), then keeps only ``coef`` (classes × features), ``intercept``
+and a softmax ``temperature`` fitted on held-out data for calibrated probabilities. A head
+*conditioned* on a known label (stance given topic) has one block of weights shared by all
+conditions plus one block per condition value. A head with *context* (both heads of the
+default model) also reads the features of the previous and the next sentence of the same
+document, down-weighted.
 
 >>> import numpy as np, scipy.sparse as sp
 >>> X = sp.csr_matrix(np.array([[1.0, 0.0], [0.0, 1.0]] * 5))
@@ -28,6 +29,10 @@ __all__ = ["LinearHead", "condition_features", "context_features"]
 class LinearHead:
     """Softmax over ``X @ coef.T + intercept``, divided by ``temperature``.
 
+    A one-vs-rest head (one binary model per class) takes the softmax of the log-sigmoid of
+    those scores instead: each class's binary probability raised to ``1 / temperature``,
+    normalised to sum to one. Either way the most probable class has the highest score.
+
     Parameters
     ----------
     labels : sequence of str
@@ -44,6 +49,8 @@ class LinearHead:
     context_weight : float, optional
         For a head with context, the weight of the previous and the next sentence of the same
         document, whose features are appended as two more blocks.
+    one_vs_rest : bool
+        The rows of ``coef`` are independent binary models (see :meth:`fit`).
     """
 
     def __init__(
@@ -54,6 +61,7 @@ class LinearHead:
         temperature: float = 1.0,
         conditions: Sequence[str] | None = None,
         context_weight: float | None = None,
+        one_vs_rest: bool = False,
     ) -> None:
         self.labels = [str(label) for label in labels]
         self.coef = np.ascontiguousarray(coef, dtype=np.float32)
@@ -61,6 +69,9 @@ class LinearHead:
         self.temperature = float(temperature)
         self.conditions = None if conditions is None else [str(c) for c in conditions]
         self.context_weight = None if context_weight is None else float(context_weight)
+        if not isinstance(one_vs_rest, bool):
+            raise ValueError(f"one_vs_rest must be True or False, got {one_vs_rest!r}")
+        self.one_vs_rest = one_vs_rest
         n_labels = len(self.labels)
         if n_labels < 2 or len(set(self.labels)) != n_labels:
             raise ValueError("a head needs two or more distinct labels")
@@ -138,7 +149,7 @@ class LinearHead:
         y = np.asarray(y)
         if nb_weights:
             coef, intercept = _fit_nb_weighted(model, design, y, labels)
-            return cls(labels, coef, intercept, 1.0, conditions, context_weight)
+            return cls(labels, coef, intercept, 1.0, conditions, context_weight, one_vs_rest=True)
         model.fit(design, y)
         coef, intercept = model.coef_, model.intercept_
         if len(labels) == 2:  # scikit-learn keeps one row for two classes: expand to softmax form
@@ -180,7 +191,8 @@ class LinearHead:
         documents: Sequence | None = None,
     ) -> np.ndarray:
         """Class probabilities, rows summing to one, columns in the order of ``labels``."""
-        return softmax(self.decision_function(X, condition_index, documents) / self.temperature)
+        scores = self._softmax_input(self.decision_function(X, condition_index, documents))
+        return softmax(scores / self.temperature)
 
     def predict(
         self,
@@ -200,13 +212,18 @@ class LinearHead:
         documents: Sequence | None = None,
     ) -> float:
         """Fit the softmax temperature that minimises the log-loss on held-out ``(X, y)``."""
-        scores = self.decision_function(X, condition_index, documents)
+        scores = self._softmax_input(self.decision_function(X, condition_index, documents))
         index = {label: i for i, label in enumerate(self.labels)}
         target = np.array([index[label] for label in y])
         candidates = np.exp(np.linspace(np.log(0.2), np.log(5.0), 121))
         losses = [_log_loss(softmax(scores / t), target) for t in candidates]
         self.temperature = float(candidates[int(np.argmin(losses))])
         return self.temperature
+
+    def _softmax_input(self, scores: np.ndarray) -> np.ndarray:
+        """What the softmax reads: the scores, or for a one-vs-rest head the log of each binary
+        model's probability (a plain softmax of independent binary scores is overconfident)."""
+        return -np.logaddexp(0.0, -scores) if self.one_vs_rest else scores
 
 
 def _fit_nb_weighted(model, design: sp.csr_matrix, y: np.ndarray, labels: list[str]):

@@ -235,6 +235,7 @@ class Model:
                 "temperature": head.temperature,
                 "conditions": head.conditions,
                 "context_weight": head.context_weight,
+                "one_vs_rest": head.one_vs_rest,
             }
         info = {key: value for key, value in self.info.items() if key != "fingerprint"}
         description = {"featurizer": self.featurizer.get_config(), "heads": heads, "info": info}
@@ -258,6 +259,7 @@ class Model:
                     temperature=spec["temperature"],
                     conditions=spec["conditions"],
                     context_weight=spec.get("context_weight"),
+                    one_vs_rest=spec.get("one_vs_rest", False),
                 )
             info = dict(description.get("info") or {})
             info["fingerprint"] = manifest["files"]["arrays.npz"]["sha256"][:12]

@@ -118,6 +118,10 @@ def test_nb_weighted_head_equals_binary_models_on_scaled_features() -> None:
         binary = LogisticRegression(C=3.0, max_iter=2000).fit(scaled, y == label)
         expected = binary.decision_function(scaled)
         assert np.allclose(head.decision_function(X)[:, k], expected, atol=1e-3)
+    head.temperature = 1.3
+    binary_proba = 1.0 / (1.0 + np.exp(-head.decision_function(X))) ** (1 / 1.3)
+    expected = binary_proba / binary_proba.sum(axis=1, keepdims=True)
+    assert np.allclose(head.predict_proba(X), expected, atol=1e-5)
 
 
 def test_head_scores_equal_the_design_matrix_product() -> None:
