@@ -7,8 +7,9 @@
    / neutral (docs/examples/posts/, written by the project). Trains on train.jsonl with the
    target as the topic and scores on test.jsonl: stance given the known target
    (stance_given_topic=True) against a stance head that ignores the target, plus 5-fold
-   cross-validation on the training posts.
-2. Training time for 10,000 sentences of the default model's corpus, one core.
+   cross-validation on the training posts. Each with multinomial heads and with
+   naive-Bayes-weighted one-vs-rest heads (nb_weights=True).
+2. Training time for 10,000 sentences of the default model's corpus, one core, both ways.
 """
 
 from __future__ import annotations
@@ -34,24 +35,35 @@ def main() -> None:
     train = stance.read_labelled(POSTS / "train.jsonl", topic_column="target")
     test = stance.read_labelled(POSTS / "test.jsonl", topic_column="target")
     print(f"posts: {len(train)} train, {len(test)} test; stances {sorted(set(train.stances))}")
-    for given in (False, True):
-        model = stance.train(train, stance_given_topic=given, min_df=1)
-        report = stance.evaluate(model, test, given_topics=True)["stance"]
-        cv = cross_validate(train, k=5, stance_given_topic=given, min_df=1)["stance"]
-        name = "stance given the target" if given else "stance ignoring the target"
-        print(
-            f"{name:28} test macro-F1 {report['macro_f1']:.3f} accuracy {report['accuracy']:.3f}"
-            f" | 5-fold CV macro-F1 {cv['macro_f1']:.3f} accuracy {cv['accuracy']:.3f}"
-        )
+    for nb_weights in (False, True):
+        for given in (False, True):
+            options = dict(stance_given_topic=given, nb_weights=nb_weights, min_df=1)
+            model = stance.train(train, **options)
+            report = stance.evaluate(model, test, given_topics=True)["stance"]
+            cv = cross_validate(train, k=5, **options)["stance"]
+            name = ("given the target" if given else "ignoring the target") + (
+                ", nb_weights" if nb_weights else ""
+            )
+            print(
+                f"{name:32} test macro-F1 {report['macro_f1']:.3f} "
+                f"accuracy {report['accuracy']:.3f} | 5-fold CV macro-F1 {cv['macro_f1']:.3f} "
+                f"accuracy {cv['accuracy']:.3f}"
+            )
     train_path = ROOT / "models" / "corpus" / "train.jsonl"
     corpus = stance.read_labelled(train_path).subset(list(range(10_000)))
-    for heads in ("stance", "topic+stance"):
-        data = (
-            corpus if heads == "topic+stance" else LabelledData(corpus.texts, None, corpus.stances)
-        )
-        start = time.perf_counter()
-        stance.train(data)
-        print(f"training on {len(corpus)} sentences ({heads}): {time.perf_counter() - start:.1f} s")
+    for nb_weights in (False, True):
+        for heads in ("stance", "topic+stance"):
+            data = (
+                corpus
+                if heads == "topic+stance"
+                else LabelledData(corpus.texts, None, corpus.stances)
+            )
+            start = time.perf_counter()
+            stance.train(data, nb_weights=nb_weights)
+            print(
+                f"training on {len(corpus)} sentences ({heads}, nb_weights={nb_weights}): "
+                f"{time.perf_counter() - start:.1f} s"
+            )
 
 
 if __name__ == "__main__":

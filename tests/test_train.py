@@ -128,10 +128,11 @@ def test_own_label_names_and_a_single_head() -> None:
     assert set(record.stance_probs) == {"against", "favor"}
 
 
-def test_training_is_deterministic(tmp_path: Path) -> None:
+@pytest.mark.parametrize("nb_weights", [False, True])
+def test_training_is_deterministic(tmp_path: Path, nb_weights: bool) -> None:
     texts, targets, labels = target_data()
     for name in ("a", "b"):
-        stance.train(texts, topics=targets, stances=labels, min_df=1, random_state=3).save(
+        stance.train(texts, targets, labels, min_df=1, nb_weights=nb_weights, random_state=3).save(
             tmp_path / name
         )
     for file in ("manifest.json", "arrays.npz", "MODEL_CARD.md"):
