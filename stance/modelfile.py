@@ -12,9 +12,9 @@ A saved model is a directory::
 Loading checks everything before any array is used: the manifest's structure, its
 canonical spelling and its own checksum (a hand-edited or damaged manifest is refused; format
 1, written before the manifest had a checksum, is read without it), each file's size and
-SHA-256, each
-array's dtype and shape. Any problem (missing, empty, truncated, tampered, foreign or
-newer-format files) raises :class:`ModelFileError`. Nothing in a model file is ever executed.
+SHA-256, each array's dtype and shape. Any problem (missing, empty, truncated, tampered,
+foreign or newer-format files) raises :class:`ModelFileError`. Nothing in a model file is ever
+executed.
 Writing is deterministic: the same model gives the same bytes.
 
 >>> import numpy as np, tempfile
