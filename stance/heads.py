@@ -234,14 +234,19 @@ def _fit_nb_weighted(model, design: sp.csr_matrix, y: np.ndarray, labels: list[s
     ``r[j]`` and learning ``w`` equals learning ``w * r`` on the unscaled column, so the
     returned weights apply to ``design`` directly.
     """
-    present = design.astype(bool).astype(np.float64)
+    one_hot = sp.csr_matrix(
+        (np.ones(len(y)), (np.arange(len(y)), np.searchsorted(labels, y))),
+        shape=(len(y), len(labels)),
+    )
+    # sentences of each class that contain each feature, and of all classes
+    counts = (one_hot.T @ design.astype(bool).astype(np.float64)).toarray()
+    totals = counts.sum(axis=0)
     coef = np.zeros((len(labels), design.shape[1]))
     intercept = np.zeros(len(labels))
     for k, label in enumerate(labels):
-        inside = y == label
-        counts = [np.asarray(present[mask].sum(axis=0)).ravel() + 1.0 for mask in (inside, ~inside)]
-        ratio = np.log(counts[0] / counts[0].sum()) - np.log(counts[1] / counts[1].sum())
-        model.fit(design @ sp.diags(ratio.astype(design.dtype)), inside)
+        inside, outside = counts[k] + 1.0, totals - counts[k] + 1.0
+        ratio = np.log(inside / inside.sum()) - np.log(outside / outside.sum())
+        model.fit(design @ sp.diags(ratio.astype(design.dtype)), y == label)
         coef[k] = model.coef_[0] * ratio
         intercept[k] = model.intercept_[0]
     return coef, intercept
