@@ -28,6 +28,7 @@ from stance.train import evaluate, score, train  # noqa: E402
 CORPUS = HERE / "corpus"
 OUTPUT = HERE / "default"
 LEXICON = json.loads((HERE / "topic_lexicon.json").read_text(encoding="utf-8"))
+POLARITY = json.loads((HERE / "polarity_lexicon.json").read_text(encoding="utf-8"))
 
 # Candidate settings, compared on the development set (the first is the plain baseline model).
 # Balanced class weights are measured but never selected: they push predictions towards the
@@ -48,6 +49,9 @@ CANDIDATES = {
     "+ only terms in 3+ training sentences (min_df 3)": dict(_BOTH_CONTEXTS, min_df=3),
     "+ naive-Bayes-scaled features, one binary model per label": dict(
         _BOTH_CONTEXTS, min_df=3, nb_weights=True
+    ),
+    "+ evaluative word lists (polarity lexicon)": dict(
+        _BOTH_CONTEXTS, min_df=3, nb_weights=True, polarity=POLARITY
     ),
 }
 C_GRID = (3.0, 10.0, 30.0)
@@ -154,7 +158,8 @@ def _fmt(result: dict) -> str:
 
 
 def _describe(options: dict) -> dict:
-    return {k: ("topic_lexicon.json" if k == "lexicon" and v else v) for k, v in options.items()}
+    files = {"lexicon": "topic_lexicon.json", "polarity": "polarity_lexicon.json"}
+    return {k: (files[k] if k in files and v else v) for k, v in options.items()}
 
 
 def _uncalibrated_ece(model, test: LabelledData) -> dict:
@@ -305,7 +310,10 @@ def _card(model, data, comparison, tuning, best_label, best, test_report, isolat
         "negation scope (the three words after *not, never, no, without, refuse…* are marked),",
         "pooled stance-cue features (support / oppose / concern / call / need / procedure word",
         "lists), and topic-lexicon features (`models/topic_lexicon.json`, a team-written",
-        "vocabulary of 250+ terms per topic); sublinear TF-IDF, L2-normalised. Heads: multinomial",
+        "vocabulary of 250+ terms per topic); optionally evaluative word lists",
+        "(`models/polarity_lexicon.json`: positive, negative and hardship words, negated ones",
+        "counted apart), when they win on the development set; sublinear TF-IDF,",
+        "L2-normalised. Heads: multinomial",
         "logistic regression (lbfgs) or, when that wins on the development set, one binary",
         "logistic regression per label on features multiplied by their naive-Bayes log-count",
         "ratio for the label (NBSVM, Wang and Manning 2012; the ratios fold into the weights);",

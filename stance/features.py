@@ -11,7 +11,11 @@ A sentence becomes a bag of features:
   the first stance cue of the sentence also adds ``@first@cue:…``, since the first
   stance-bearing clause decides the label;
 * **lexicon features**: an optional word list per class (e.g. hundreds of terms per topic)
-  adds ``@lex:<class>`` for every listed word or two-word term found.
+  adds ``@lex:<class>`` for every listed word or two-word term found;
+* **polarity features**: optional evaluative word lists (e.g. ``positive``: "milestone",
+  "long overdue"; ``negative``: "hollow", "toothless") add ``@pol:<list>`` for every listed
+  term, and ``@pol:<list>~`` for one in the scope of a negation ("not a milestone"), so that an
+  evaluation without a cue verb shares what the common evaluative words learnt.
 
 The fitted state is plain data (a vocabulary and an IDF vector) so that a model file never
 needs pickle.
@@ -106,6 +110,11 @@ def _fold_number(word: str) -> str:
     return "~<num>" if word.startswith("~") else "<num>"
 
 
+def _word_lists(lists: Mapping[str, Sequence[str]] | None) -> dict[str, list[str]]:
+    """Word lists as plain data: names as strings, terms lower case, sorted, once each."""
+    return {str(k): sorted({str(t).lower() for t in v}) for k, v in (lists or {}).items()}
+
+
 def _negated_variants(term: str) -> list[str]:
     """A lexicon term as it may appear in the features: with or without negation marks."""
     variants = [""]
@@ -147,6 +156,10 @@ class Featurizer:
         Add the pooled stance-cue features.
     lexicon : mapping of str to list of str, optional
         Word lists per class; each listed word or two-word term adds ``@lex:<class>``.
+    polarity : mapping of str to list of str, optional
+        Evaluative word lists; each listed word or two-word term adds ``@pol:<list>``, or
+        ``@pol:<list>~`` when a word of it is negated. A term listed twice in one mapping
+        counts for the last list only; a term may be in both mappings.
 
     >>> Featurizer(min_df=1).fit(["Peace now."]).transform(["Peace now."]).nnz > 0
     True
@@ -159,6 +172,7 @@ class Featurizer:
         negation: bool = True,
         cues: bool = True,
         lexicon: Mapping[str, Sequence[str]] | None = None,
+        polarity: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         if not isinstance(ngram_max, int) or ngram_max < 1:
             raise ValueError(f"ngram_max must be a positive integer, got {ngram_max!r}")
@@ -168,15 +182,27 @@ class Featurizer:
         self.min_df = min_df
         self.negation = bool(negation)
         self.cues = bool(cues)
-        self.lexicon = {
-            str(k): sorted({str(t).lower() for t in v}) for k, v in (lexicon or {}).items()
-        }
-        self._lexicon_index = {
-            variant: "@lex:" + name
-            for name, terms in self.lexicon.items()
-            for term in terms
-            for variant in _negated_variants(term)
-        }
+        self.lexicon = _word_lists(lexicon)
+        self.polarity = _word_lists(polarity)
+        # one look-up per mapping, so that a term in both adds both features
+        self._lexicon_indexes = [
+            index
+            for index in (
+                {
+                    variant: "@lex:" + name
+                    for name, terms in self.lexicon.items()
+                    for term in terms
+                    for variant in _negated_variants(term)
+                },
+                {
+                    variant: "@pol:" + name + ("~" if "~" in variant else "")
+                    for name, terms in self.polarity.items()
+                    for term in terms
+                    for variant in _negated_variants(term)
+                },
+            )
+            if index
+        ]
         self.vocabulary_: dict[str, int] = {}
         self.idf_: np.ndarray | None = None
         self._index: _TermIndex | None = None
@@ -190,8 +216,9 @@ class Featurizer:
         ['we', 'do', 'not', '~back', '~it', 'we do', 'do not', 'not ~back', '~back ~it']
         """
         features, n_grams = self._base_features(text)
-        if self._lexicon_index:
-            features.extend(filter(None, map(self._lexicon_index.get, features[:n_grams])))
+        grams = features[:n_grams]
+        for index in self._lexicon_indexes:
+            features.extend(filter(None, map(index.get, grams)))
         return features
 
     def _base_features(self, text: str) -> tuple[list[str], int]:
@@ -252,7 +279,7 @@ class Featurizer:
             cue_terms, cue_rows = index.cues(word, row)
             terms = np.concatenate([terms, cue_terms])
             term_rows = np.concatenate([term_rows, cue_rows])
-        return self._tfidf(terms, term_rows, n_rows, index.lexicon_column)
+        return self._tfidf(terms, term_rows, n_rows, index.lexicon_columns)
 
     def _words(self, text: str) -> list[str]:
         """The words of a sentence, negation marked; numbers are not folded yet and silent
@@ -268,15 +295,16 @@ class Featurizer:
         return tokens
 
     def _tfidf(
-        self, terms: np.ndarray, rows: np.ndarray, n_rows: int, lexicon_column: np.ndarray
+        self, terms: np.ndarray, rows: np.ndarray, n_rows: int, lexicon_columns: np.ndarray
     ) -> sp.csr_matrix:
-        """Count term ids per row (adding the lexicon feature of each lexicon term), then
-        weight: sublinear TF times IDF, rows scaled to unit length."""
+        """Count term ids per row (adding the lexicon and polarity features of each listed
+        term), then weight: sublinear TF times IDF, rows scaled to unit length."""
         width = len(self.vocabulary_)
-        lexicon = lexicon_column[terms]
+        lexicon = lexicon_columns[terms]  # one column per word-list mapping
         own, in_lexicon = terms < width, lexicon >= 0
+        lexicon_rows = np.broadcast_to(rows[:, None], lexicon.shape)[in_lexicon]
         columns = np.concatenate([terms[own], lexicon[in_lexicon]])
-        rows = np.concatenate([rows[own], rows[in_lexicon]])
+        rows = np.concatenate([rows[own], lexicon_rows])
         matrix = sp.csr_matrix(
             (np.ones(len(columns), dtype=np.float32), (rows, columns)), shape=(n_rows, width)
         )
@@ -291,7 +319,7 @@ class Featurizer:
 
     def _term_index(self) -> _TermIndex:
         if self._index is None:
-            self._index = _TermIndex(self.vocabulary_, self._lexicon_index, self.ngram_max)
+            self._index = _TermIndex(self.vocabulary_, self._lexicon_indexes, self.ngram_max)
         return self._index
 
     def fit_transform(self, texts: Sequence[str]) -> sp.csr_matrix:
@@ -301,14 +329,18 @@ class Featurizer:
     # -- plain-data state -----------------------------------------------------------------------
 
     def get_config(self) -> dict:
-        """The constructor arguments, as JSON-ready data."""
-        return {
+        """The constructor arguments, as JSON-ready data (``polarity`` only when set, so that
+        a model without it reads the same as before the option existed)."""
+        config = {
             "ngram_max": self.ngram_max,
             "min_df": self.min_df,
             "negation": self.negation,
             "cues": self.cues,
             "lexicon": self.lexicon,
         }
+        if self.polarity:
+            config["polarity"] = self.polarity
+        return config
 
     def get_arrays(self) -> dict[str, np.ndarray]:
         """The fitted state as arrays: the IDF vector and the vocabulary in column order, as
@@ -342,24 +374,27 @@ class _TermIndex:
     by level: a k-gram's id is the position of ``id of its first k-1 words * n_words + id of
     its last word`` in a sorted key array, found through an :class:`_IntTable` of the keys, so
     a batch's bigrams are one vectorised hash look-up.
-    Term ids are vocabulary columns, then the lexicon terms outside the vocabulary;
-    ``lexicon_column`` maps a term id to the column of the lexicon feature it adds (or -1).
+    Term ids are vocabulary columns, then the listed terms outside the vocabulary;
+    ``lexicon_columns[term id, k]`` is the column of the feature the term adds through the
+    k-th word-list look-up (or -1).
     """
 
     def __init__(
-        self, vocabulary: Mapping[str, int], lexicon_index: Mapping[str, str], ngram_max: int
+        self,
+        vocabulary: Mapping[str, int],
+        lexicon_indexes: Sequence[Mapping[str, str]],
+        ngram_max: int,
     ) -> None:
         terms = dict(vocabulary)
-        lexicon_column = [-1] * len(terms)
-        for term, feature in lexicon_index.items():
-            column = vocabulary.get(feature)
-            if column is None:
-                continue
-            if term not in terms:
-                terms[term] = len(lexicon_column)
-                lexicon_column.append(-1)
-            lexicon_column[terms[term]] = column
-        self.lexicon_column = np.array(lexicon_column, dtype=np.int64)
+        found: list[tuple[int, int, int]] = []  # (term id, look-up, column)
+        for k, lexicon_index in enumerate(lexicon_indexes):
+            for term, feature in lexicon_index.items():
+                column = vocabulary.get(feature)
+                if column is not None:
+                    found.append((terms.setdefault(term, len(terms)), k, column))
+        self.lexicon_columns = np.full((len(terms), max(1, len(lexicon_indexes))), -1, np.int64)
+        for term_id, k, column in found:
+            self.lexicon_columns[term_id, k] = column
 
         # words with a digit are read as <num>, so terms spelled with digits never occur
         grams, gram_terms = [], []

@@ -47,6 +47,7 @@ def train(
     negation: bool = True,
     cues: bool = True,
     lexicon: Mapping[str, Sequence[str]] | None = None,
+    polarity: Mapping[str, Sequence[str]] | None = None,
     cv: int = 0,
     random_state: int | None = 0,
     name: str = "custom",
@@ -78,7 +79,7 @@ def train(
         Fit each head as one binary logistic regression per class on features scaled by
         their naive-Bayes log-count ratios (NBSVM-style; see :meth:`LinearHead.fit`) instead of
         one multinomial logistic regression. Faster to train on large data.
-    ngram_max, min_df, negation, cues, lexicon
+    ngram_max, min_df, negation, cues, lexicon, polarity
         Feature options; see :class:`stance.features.Featurizer`.
     cv : int
         If 2 or more, also run a ``cv``-fold cross-validation and record its scores in the
@@ -107,7 +108,7 @@ def train(
         raise ValueError("stance_given_topic=True needs both topic and stance labels")
     if stance_given_topic and stance_context is not None:
         raise ValueError("stance_context cannot be combined with stance_given_topic")
-    featurizer = Featurizer(ngram_max, min_df, negation, cues, lexicon)
+    featurizer = Featurizer(ngram_max, min_df, negation, cues, lexicon, polarity)
     X = featurizer.fit_transform(data.texts)
     heads = {}
     if data.topics is not None:
@@ -168,7 +169,9 @@ def train(
         },
     }
     if cv >= 2:
-        info["cross_validation"] = cross_validate(data, k=cv, **options, lexicon=lexicon)
+        info["cross_validation"] = cross_validate(
+            data, k=cv, **options, lexicon=lexicon, polarity=polarity
+        )
     model = Model(featurizer, heads.get("topic"), heads.get("stance"), info)
     model.card = model_card(model)
     return model

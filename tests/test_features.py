@@ -62,13 +62,21 @@ def _reference(featurizer: Featurizer, texts: list[str]) -> np.ndarray:
                 "econ": ["trade", "g20", "5g"],
             }
         },
+        {
+            "lexicon": {"arms": ["nuclear weapons", "weapons"]},
+            "polarity": {
+                "positive": ["support", "plans", "back it", "growth"],
+                "negative": ["weapons", "strikes", "blockade", "never"],
+            },
+        },
     ],
-    ids=["default", "words", "trigrams", "plain", "lexicon"],
+    ids=["default", "words", "trigrams", "plain", "lexicon", "polarity"],
 )
 def test_transform_counts_exactly_what_analyze_lists(options: dict) -> None:
     texts = _sentences()
     featurizer = Featurizer(**options).fit(texts[:1000])
     assert {"@lex:" + name for name in options.get("lexicon", ())} <= set(featurizer.vocabulary_)
+    assert {"@pol:" + name for name in options.get("polarity", ())} <= set(featurizer.vocabulary_)
     fast = featurizer.transform(texts[1000:]).toarray()
     assert np.abs(fast - _reference(featurizer, texts[1000:])).max() < 1e-6
     assert (fast != 0).sum() > 10 * len(texts[1000:])  # the batch really has features
@@ -82,6 +90,27 @@ def test_negated_and_numeric_words_are_features_of_their_own() -> None:
     columns = [featurizer.vocabulary_[f] for f in ("~support", "support")]
     assert X[0, columns[0]] > 0 and X[0, columns[1]] == 0
     assert X[1, columns[0]] == 0 and X[1, columns[1]] > 0
+
+
+def test_polarity_terms_count_apart_when_negated_and_beside_the_topic_lexicon() -> None:
+    featurizer = Featurizer(
+        min_df=1,
+        lexicon={"arms": ["arms race"]},
+        polarity={"positive": ["milestone"], "negative": ["arms race", "hollow"]},
+    )
+    texts = ["The treaty is a milestone.", "It is not a milestone but a hollow arms race."]
+    featurizer.fit(texts)
+    assert featurizer.analyze(texts[0]).count("@pol:positive") == 1
+    negated = featurizer.analyze(texts[1])
+    assert "@pol:positive~" in negated and "@pol:positive" not in negated
+    assert {"@pol:negative", "@lex:arms"} <= set(negated)  # a term in both lists adds both
+    X = featurizer.transform(texts).toarray()
+    column = featurizer.vocabulary_
+    assert X[0, column["@pol:positive"]] > 0 and X[0, column["@pol:positive~"]] == 0
+    assert X[1, column["@pol:positive~"]] > 0 and X[1, column["@lex:arms"]] > 0
+    assert Featurizer(polarity={"Good": ["Milestone"]}).get_config()["polarity"] == {
+        "Good": ["milestone"]
+    }
 
 
 @pytest.mark.parametrize("n_keys", [0, 1, 17, 5000])

@@ -32,6 +32,22 @@ def test_round_trip_gives_identical_predictions(saved_model: Path, small_model) 
     assert loaded.topics == small_model.topics and loaded.stances == small_model.stances
 
 
+def test_word_lists_travel_in_the_model_file(tmp_path: Path, small_model) -> None:
+    texts = ["The nuclear deal is a milestone.", "The tariffs are a hollow gesture."] * 3
+    options = dict(topics=["arms_control", "trade_economy"] * 3, min_df=1, name="lists")
+    lists = dict(lexicon={"arms_control": ["nuclear"]}, polarity={"negative": ["hollow"]})
+    model = stance.train(texts, stances=["supports", "opposes"] * 3, **options, **lists)
+    model.save(tmp_path / "lists")
+    loaded = stance.load(tmp_path / "lists")
+    assert loaded.featurizer.get_config() == {**model.featurizer.get_config(), **lists}
+    assert {"@pol:negative", "@lex:arms_control"} <= set(loaded.featurizer.vocabulary_)
+    assert predictions(loaded) == predictions(model)
+    # a model without polarity lists is written as before the option existed
+    small_model.save(tmp_path / "plain")
+    manifest = json.loads((tmp_path / "plain" / "manifest.json").read_text(encoding="utf-8"))
+    assert "polarity" not in manifest["model"]["featurizer"]
+
+
 def test_saving_is_deterministic(tmp_path: Path, small_model) -> None:
     small_model.save(tmp_path / "a")
     small_model.save(tmp_path / "b")
