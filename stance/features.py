@@ -275,11 +275,15 @@ class Featurizer:
         n_rows = len(sentences)
         word, row = index.word_ids(_batch_tokens(sentences), self.negation)
         terms, term_rows = index.grams(word, row)
+        listed_columns, listed_rows = index.lexicon_features(terms, term_rows)
+        own = terms < len(self.vocabulary_)  # the others are listed terms only
+        columns = [terms[own], listed_columns]
+        rows = [term_rows[own], listed_rows]
         if self.cues:
-            cue_terms, cue_rows = index.cues(word, row)
-            terms = np.concatenate([terms, cue_terms])
-            term_rows = np.concatenate([term_rows, cue_rows])
-        return self._tfidf(terms, term_rows, n_rows, index.lexicon_columns)
+            cue_columns, cue_rows = index.cues(word, row)
+            columns.append(cue_columns)
+            rows.append(cue_rows)
+        return self._tfidf(np.concatenate(columns), np.concatenate(rows), n_rows)
 
     def _words(self, text: str) -> list[str]:
         """The words of a sentence, negation marked; numbers are not folded yet and silent
@@ -294,17 +298,10 @@ class Featurizer:
                 return _mark_negation(tokens, start)
         return tokens
 
-    def _tfidf(
-        self, terms: np.ndarray, rows: np.ndarray, n_rows: int, lexicon_columns: np.ndarray
-    ) -> sp.csr_matrix:
-        """Count term ids per row (adding the lexicon and polarity features of each listed
-        term), then weight: sublinear TF times IDF, rows scaled to unit length."""
+    def _tfidf(self, columns: np.ndarray, rows: np.ndarray, n_rows: int) -> sp.csr_matrix:
+        """Count the vocabulary columns found in each row, then weight: sublinear TF times
+        IDF, rows scaled to unit length."""
         width = len(self.vocabulary_)
-        lexicon = lexicon_columns[terms]  # one column per word-list mapping
-        own, in_lexicon = terms < width, lexicon >= 0
-        lexicon_rows = np.broadcast_to(rows[:, None], lexicon.shape)[in_lexicon]
-        columns = np.concatenate([terms[own], lexicon[in_lexicon]])
-        rows = np.concatenate([rows[own], lexicon_rows])
         matrix = sp.csr_matrix(
             (np.ones(len(columns), dtype=np.float32), (rows, columns)), shape=(n_rows, width)
         )
@@ -395,6 +392,7 @@ class _TermIndex:
         self.lexicon_columns = np.full((len(terms), max(1, len(lexicon_indexes))), -1, np.int64)
         for term_id, k, column in found:
             self.lexicon_columns[term_id, k] = column
+        self.listed = (self.lexicon_columns >= 0).any(axis=1)
 
         # words with a digit are read as <num>, so terms spelled with digits never occur
         grams, gram_terms = [], []
@@ -504,6 +502,16 @@ class _TermIndex:
         terms, rows = np.concatenate(found_terms), np.concatenate(found_rows)
         keep = terms >= 0
         return terms[keep], rows[keep]
+
+    def lexicon_features(
+        self, terms: np.ndarray, rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Columns of the word-list features that the listed terms among ``terms`` add, and
+        their rows (only the few listed terms are looked up)."""
+        listed = np.flatnonzero(self.listed[terms])
+        columns = self.lexicon_columns[terms[listed]]
+        found = columns >= 0
+        return columns[found], np.broadcast_to(rows[listed, None], columns.shape)[found]
 
     def cues(self, word: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Term ids of the pooled cue features and of each sentence's first stance cue."""
