@@ -105,6 +105,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("--class-weight", choices=["balanced"], default=None)
     fit.add_argument("--min-df", type=int, default=2, help="minimum feature document frequency")
+    fit.add_argument(
+        "--lexicon",
+        metavar="JSON",
+        help='word lists per class, {"name": ["term", ...]}: each term adds a pooled feature',
+    )
+    fit.add_argument(
+        "--polarity",
+        metavar="JSON",
+        help="evaluative word lists in the same form; negated terms count apart",
+    )
     fit.add_argument("--random-state", type=int, default=0)
     fit.add_argument("--name", default="custom", help="model name recorded in its card")
     fit.set_defaults(run=_run_train)
@@ -259,6 +269,20 @@ def _run_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_word_lists(path: str | None) -> dict | None:
+    """The word lists of a JSON file, e.g. ``{"positive": ["milestone", "long overdue"]}``."""
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lists = json.load(handle)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is not a JSON file of word lists: {error}") from None
+    if not isinstance(lists, dict):
+        raise ValueError(f'{path} must hold a JSON object: {{"name": ["term", ...], ...}}')
+    return lists
+
+
 def _run_train(args: argparse.Namespace) -> int:
     data = _read_data(args, args.data)
     dev = _read_data(args, args.dev) if args.dev else None
@@ -271,6 +295,8 @@ def _run_train(args: argparse.Namespace) -> int:
         class_weight=args.class_weight,
         nb_weights=args.nb_weights,
         min_df=args.min_df,
+        lexicon=_read_word_lists(args.lexicon),
+        polarity=_read_word_lists(args.polarity),
         cv=args.cv,
         random_state=args.random_state,
         name=args.name,

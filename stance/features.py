@@ -111,8 +111,24 @@ def _fold_number(word: str) -> str:
 
 
 def _word_lists(lists: Mapping[str, Sequence[str]] | None) -> dict[str, list[str]]:
-    """Word lists as plain data: names as strings, terms lower case, sorted, once each."""
-    return {str(k): sorted({str(t).lower() for t in v}) for k, v in (lists or {}).items()}
+    """Word lists as plain data: names as strings, terms lower case, sorted, once each.
+
+    >>> _word_lists({"good": ["Milestone", "milestone", "long overdue"]})
+    {'good': ['long overdue', 'milestone']}
+    """
+    if lists is None:
+        return {}
+    if not isinstance(lists, Mapping):
+        raise ValueError(f"word lists must map a name to a list of terms, got {lists!r:.80}")
+    checked = {}
+    for name, terms in lists.items():
+        if isinstance(terms, str) or not isinstance(terms, (list, tuple, set, frozenset)):
+            raise ValueError(f"word list {name!r} must be a list of terms, got {terms!r:.80}")
+        bad = [t for t in terms if not isinstance(t, str) or not t.strip()]
+        if bad:
+            raise ValueError(f"word list {name!r} holds a term that is not a word: {bad[0]!r}")
+        checked[str(name)] = sorted({t.lower() for t in terms})
+    return checked
 
 
 def _negated_variants(term: str) -> list[str]:

@@ -113,6 +113,22 @@ def test_polarity_terms_count_apart_when_negated_and_beside_the_topic_lexicon() 
     }
 
 
+@pytest.mark.parametrize(
+    "lists, message",
+    [
+        (["milestone"], "must map a name"),
+        ({"positive": "milestone"}, "must be a list of terms"),
+        ({"positive": ["milestone", ""]}, "not a word"),
+        ({"positive": ["milestone", 7]}, "not a word"),
+    ],
+)
+def test_malformed_word_lists_are_refused_with_the_list_named(lists, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Featurizer(polarity=lists)
+    with pytest.raises(ValueError, match=message):
+        Featurizer(lexicon=lists)
+
+
 @pytest.mark.parametrize("n_keys", [0, 1, 17, 5000])
 def test_int_table_finds_every_key_and_nothing_else(n_keys: int) -> None:
     rng = np.random.default_rng(n_keys)

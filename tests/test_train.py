@@ -293,3 +293,41 @@ def test_cli_train_evaluate_and_tag_with_a_custom_model(tmp_path: Path) -> None:
     assert json.loads(tagged.stdout)["stance"] in ("favor", "against")
     info = run_cli("info", "--model", "model", cwd=tmp_path)
     assert "stances:  against, favor" in info.stdout
+
+
+def test_cli_train_reads_word_lists_and_refuses_bad_ones(tmp_path: Path) -> None:
+    rows = [
+        ("The treaty is a milestone for the region.", "arms_control", "supports"),
+        ("This toothless resolution changes nothing.", "un_multilateralism", "opposes"),
+        ("The talks resumed in Geneva on Monday.", "peace_process", "none"),
+        ("All states must sign the treaty now.", "arms_control", "calls_for"),
+    ] * 3
+    with (tmp_path / "labels.csv").open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([("text", "topic", "stance"), *rows])
+    lists = {"positive": ["milestone", "long overdue"], "negative": ["toothless"]}
+    (tmp_path / "polarity.json").write_text(json.dumps(lists), encoding="utf-8")
+    (tmp_path / "topics.json").write_text('{"arms_control": ["treaty"]}', encoding="utf-8")
+    lists_options = ["--polarity", "polarity.json", "--lexicon", "topics.json"]
+    trained = run_cli("train", "labels.csv", "-o", "model", "--min-df", "1", *lists_options,
+                      cwd=tmp_path)  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    model = stance.load(tmp_path / "model")
+    assert model.featurizer.get_config()["polarity"] == {
+        "negative": ["toothless"],
+        "positive": ["long overdue", "milestone"],
+    }
+    assert {"@pol:negative", "@lex:arms_control"} <= set(model.featurizer.vocabulary_)
+
+    (tmp_path / "broken.json").write_text('{"positive": ["milestone",', encoding="utf-8")
+    (tmp_path / "flat.json").write_text('["milestone"]', encoding="utf-8")
+    (tmp_path / "string.json").write_text('{"positive": "milestone"}', encoding="utf-8")
+    for name, message in [
+        ("broken.json", "not a JSON file of word lists"),
+        ("flat.json", "must hold a JSON object"),
+        ("string.json", "must be a list of terms"),
+        ("missing.json", "No such file"),
+    ]:
+        failed = run_cli("train", "labels.csv", "-o", "m2", "--polarity", name, cwd=tmp_path)
+        assert failed.returncode == 2 and "Traceback" not in failed.stderr
+        assert message in failed.stderr and len(failed.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "m2").exists()
