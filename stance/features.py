@@ -131,6 +131,23 @@ def _word_lists(lists: Mapping[str, Sequence[str]] | None) -> dict[str, list[str
     return checked
 
 
+def _features_of_terms(
+    lists: Mapping[str, Sequence[str]], prefix: str, negated_apart: bool
+) -> dict[str, str]:
+    """The pooled feature that each listed term adds, for every spelling of the term with or
+    without negation marks; with ``negated_apart``, a negated spelling adds ``<feature>~``.
+
+    >>> _features_of_terms({"good": ["milestone"]}, "@pol:", negated_apart=True)
+    {'milestone': '@pol:good', '~milestone': '@pol:good~'}
+    """
+    return {
+        variant: prefix + name + ("~" if negated_apart and "~" in variant else "")
+        for name, terms in lists.items()
+        for term in terms
+        for variant in _negated_variants(term)
+    }
+
+
 def _negated_variants(term: str) -> list[str]:
     """A lexicon term as it may appear in the features: with or without negation marks."""
     variants = [""]
@@ -204,18 +221,8 @@ class Featurizer:
         self._lexicon_indexes = [
             index
             for index in (
-                {
-                    variant: "@lex:" + name
-                    for name, terms in self.lexicon.items()
-                    for term in terms
-                    for variant in _negated_variants(term)
-                },
-                {
-                    variant: "@pol:" + name + ("~" if "~" in variant else "")
-                    for name, terms in self.polarity.items()
-                    for term in terms
-                    for variant in _negated_variants(term)
-                },
+                _features_of_terms(self.lexicon, "@lex:", negated_apart=False),
+                _features_of_terms(self.polarity, "@pol:", negated_apart=True),
             )
             if index
         ]
