@@ -284,6 +284,7 @@ def _read_word_lists(path: str | None) -> dict | None:
 
 
 def _run_train(args: argparse.Namespace) -> int:
+    lexicon, polarity = _read_word_lists(args.lexicon), _read_word_lists(args.polarity)
     data = _read_data(args, args.data)
     dev = _read_data(args, args.dev) if args.dev else None
     model = train(
@@ -295,8 +296,8 @@ def _run_train(args: argparse.Namespace) -> int:
         class_weight=args.class_weight,
         nb_weights=args.nb_weights,
         min_df=args.min_df,
-        lexicon=_read_word_lists(args.lexicon),
-        polarity=_read_word_lists(args.polarity),
+        lexicon=lexicon,
+        polarity=polarity,
         cv=args.cv,
         random_state=args.random_state,
         name=args.name,
