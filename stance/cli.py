@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from . import __version__
 from .corpus import CorpusError, read_labelled
 from .documents import DocumentError, read_text
+from .features import Featurizer
 from .model import load
 from .modelfile import ModelFileError
 from .train import cross_validate, evaluate, format_report, train
@@ -278,8 +279,10 @@ def _read_word_lists(path: str | None) -> dict | None:
             lists = json.load(handle)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"{path} is not a JSON file of word lists: {error}") from None
-    if not isinstance(lists, dict):
-        raise ValueError(f'{path} must hold a JSON object: {{"name": ["term", ...], ...}}')
+    try:
+        Featurizer(lexicon=lists)  # the featurizer's own checks, before any data is read
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
     return lists
 
 

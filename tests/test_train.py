@@ -323,8 +323,8 @@ def test_cli_train_reads_word_lists_and_refuses_bad_ones(tmp_path: Path) -> None
     (tmp_path / "string.json").write_text('{"positive": "milestone"}', encoding="utf-8")
     for name, message in [
         ("broken.json", "not a JSON file of word lists"),
-        ("flat.json", "must hold a JSON object"),
-        ("string.json", "must be a list of terms"),
+        ("flat.json", "flat.json: word lists must map a name to a list of terms"),
+        ("string.json", "string.json: word list 'positive' must be a list of terms"),
         ("missing.json", "No such file"),
     ]:
         failed = run_cli("train", "labels.csv", "-o", "m2", "--polarity", name, cwd=tmp_path)
