@@ -14,6 +14,9 @@ Rules, in order (no machine learning, no I/O):
   - the run is a single period after an initialism or an abbreviation that can also end a
     sentence (U.S., U.N., etc., Inc.) and the next word is not a common sentence opener.
 
+* What is left of a line after a sentence boundary joins that sentence when it has no letter or
+  digit: a closing quote set off by a space ('would act "if talks fail. "') or a stray bracket is
+  not a sentence of its own.
 * Periods inside tokens never split: decimals (3.5), amounts ($ 300,000.00), URLs and e-mail
   addresses (www.un.org, press@mfa.gov.kz), because a boundary needs white space after it.
 * A sentence longer than ``max_chars`` is cut at the last space before the limit, so a huge
@@ -70,6 +73,7 @@ _LIST_MARKER = re.compile(
 )
 _INITIALISM = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]$")
 _NEXT_VISIBLE = re.compile(r"[\s\"'\u201c\u2018\u00ab(\[]*(\w*)(\S?)")
+_WORD_CHAR = re.compile(r"\w")
 _OPENING_PUNCT = "\"'\u201c\u2018\u00ab(["
 _SPACE = " \t\n\r\f\v\u00a0\u2028\u2029"
 
@@ -97,6 +101,8 @@ def _iter_spans(text: str, max_chars: int) -> Iterator[tuple[int, int]]:
             if end < line_end and text[end] not in _SPACE:
                 continue  # "3.5", "un.org", "?!x": a boundary needs white space after it
             if _is_boundary(text, match.start(), end, line_start, line_end):
+                if not _WORD_CHAR.search(text, end, line_end):
+                    break  # only stray marks are left on the line ('ceasefire. "'): keep them
                 while text[start] in _SPACE:  # the sentence ends in a non-space character
                     start += 1
                 if end - start <= max_chars:

@@ -90,6 +90,11 @@ def assert_partition(text: str) -> None:
         ),
         ("Really?! Yes.", ["Really?!", "Yes."]),
         (
+            'The EU will act if Moscow "does not agree to a ceasefire. "\n\nTalks ended.',
+            ['The EU will act if Moscow "does not agree to a ceasefire. "', "Talks ended."],
+        ),
+        ("The vote was close. ) ]\n\nNext line.", ["The vote was close. ) ]", "Next line."]),
+        (
             "Apples, pears etc. were sold. Inc. ended.",
             ["Apples, pears etc. were sold.", "Inc. ended."],
         ),
