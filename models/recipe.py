@@ -263,8 +263,8 @@ def _card(model, data, comparison, tuning, best_label, best, test_report, isolat
         "For analysts reading diplomatic speeches, statements and news on foreign policy: a first",
         "pass that finds who supports, opposes or calls for what. The corpus is written by the",
         "project, not sampled from real documents; scores on real text are lower than the",
-        "held-out scores below (see *Known weaknesses*). Check the probabilities and read the",
-        "sentences before drawing conclusions. English only.",
+        "held-out scores below (see *Real text* and *Known weaknesses*). Check the probabilities",
+        "and read the sentences before drawing conclusions. English only.",
         "",
         "## Data",
         "",
@@ -419,6 +419,9 @@ def _card(model, data, comparison, tuning, best_label, best, test_report, isolat
         ],
         SCORE_HEADER,
     )
+    real_text = CORPUS / "REAL_TEXT.md"
+    if real_text.exists():
+        lines += ["", real_text.read_text(encoding="utf-8").strip()]
     weaknesses = CORPUS / "WEAKNESSES.md"
     if weaknesses.exists():
         lines += ["", weaknesses.read_text(encoding="utf-8").strip()]
