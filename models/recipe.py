@@ -296,12 +296,7 @@ def _card(model, data, comparison, tuning, best_label, best, test_report, isolat
         ],
         ("set", *stance_names),
     )
-    report_path = CORPUS / "REPORT.md"
-    if report_path.exists():
-        lines += ["", report_path.read_text(encoding="utf-8").strip()]
-    agreement_path = CORPUS / "agreement.md"
-    if agreement_path.exists():
-        lines += ["", agreement_path.read_text(encoding="utf-8").strip()]
+    lines += _corpus_note("REPORT.md") + _corpus_note("agreement.md")
     lines += [
         "",
         "## Training recipe",
@@ -419,13 +414,14 @@ def _card(model, data, comparison, tuning, best_label, best, test_report, isolat
         ],
         SCORE_HEADER,
     )
-    real_text = CORPUS / "REAL_TEXT.md"
-    if real_text.exists():
-        lines += ["", real_text.read_text(encoding="utf-8").strip()]
-    weaknesses = CORPUS / "WEAKNESSES.md"
-    if weaknesses.exists():
-        lines += ["", weaknesses.read_text(encoding="utf-8").strip()]
+    lines += _corpus_note("REAL_TEXT.md") + _corpus_note("WEAKNESSES.md")
     return "\n".join(lines) + "\n"
+
+
+def _corpus_note(name: str) -> list[str]:
+    """A blank line and the text of ``models/corpus/<name>``, or nothing if there is none."""
+    path = CORPUS / name
+    return ["", path.read_text(encoding="utf-8").strip()] if path.exists() else []
 
 
 if __name__ == "__main__":
