@@ -358,33 +358,43 @@ def _cut_point(buffer: str, chunk_chars: int) -> int:
 _CONTEXT_CHARS = 20000
 
 
-def last_paragraph(text: str, limit: int = _CONTEXT_CHARS) -> str:
-    r"""The last paragraph of ``text`` (after its last blank line), at most about ``limit``
-    characters: the context a chunk gets from the chunk before it.
+def last_paragraph(text: str, limit: int = _CONTEXT_CHARS, sentences: int = 1) -> str:
+    r"""The last paragraph of ``text`` (after its last blank line), or as many last paragraphs
+    as hold ``sentences`` sentences, at most about ``limit`` characters: the context a chunk
+    gets from the chunk before it.
 
     >>> last_paragraph("One.\n\nTwo. Three.\n\n")
     'Two. Three.\n\n'
+    >>> last_paragraph("One.\n\nTwo. Three.\n\n", sentences=3)
+    'One.\n\nTwo. Three.\n\n'
     """
     end = len(text.rstrip())
-    start = 0
-    for match in _PARAGRAPH_BREAK.finditer(text, max(0, end - limit), end):
-        start = match.end()
-    if start == 0 and end > limit:
-        start = text.find(" ", end - limit) + 1 or end - limit
-    return text[start:]
+    breaks = list(_PARAGRAPH_BREAK.finditer(text, max(0, end - limit), end))
+    if not breaks:
+        start = 0
+        if end > limit:
+            start = text.find(" ", end - limit) + 1 or end - limit
+        return text[start:]
+    for match in reversed(breaks):
+        if len(split_spans(text[match.end() :])) >= sentences:
+            return text[match.end() :]
+    return text[breaks[0].end() :] if end > limit else text
 
 
-def first_paragraph(text: str, limit: int = _CONTEXT_CHARS) -> str:
-    r"""The first paragraph of ``text`` (up to its first blank line), at most about ``limit``
-    characters: the context a chunk gets from the chunk after it.
+def first_paragraph(text: str, limit: int = _CONTEXT_CHARS, sentences: int = 1) -> str:
+    r"""The first paragraph of ``text`` (up to its first blank line), or as many first
+    paragraphs as hold ``sentences`` sentences, at most about ``limit`` characters: the context
+    a chunk gets from the chunk after it.
 
     >>> first_paragraph("One. Two.\n\nThree.")
     'One. Two.'
+    >>> first_paragraph("One. Two.\n\nThree.", sentences=3)
+    'One. Two.\n\nThree.'
     """
     begin = len(text) - len(text.lstrip())
-    match = _PARAGRAPH_BREAK.search(text, begin, begin + limit)
-    if match:
-        return text[: match.start()]
+    for match in _PARAGRAPH_BREAK.finditer(text, begin, begin + limit):
+        if len(split_spans(text[: match.start()])) >= sentences:
+            return text[: match.start()]
     if len(text) <= begin + limit:
         return text
     cut = text.rfind(" ", begin, begin + limit)

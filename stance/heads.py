@@ -6,7 +6,8 @@ and a softmax ``temperature`` fitted on held-out data for calibrated probabiliti
 *conditioned* on a known label (stance given topic) has one block of weights shared by all
 conditions plus one block per condition value. A head with *context* (both heads of the
 default model) also reads the features of the previous and the next sentence of the same
-document, down-weighted.
+document, down-weighted. A head with a *document weight* (the default model's topic head) mixes
+each sentence's probabilities with those of the sentences around it in the same document.
 
 >>> import numpy as np, scipy.sparse as sp
 >>> X = sp.csr_matrix(np.array([[1.0, 0.0], [0.0, 1.0]] * 5))
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["LinearHead", "condition_features", "context_features"]
+__all__ = ["LinearHead", "condition_features", "context_features", "smooth_in_documents"]
 
 
 class LinearHead:
@@ -51,6 +52,13 @@ class LinearHead:
         document, whose features are appended as two more blocks.
     one_vs_rest : bool
         The rows of ``coef`` are independent binary models (see :meth:`fit`).
+    document_weight : float, optional
+        Mix each row's probabilities with the mean probabilities of the other rows of its
+        document within ``document_window`` rows before and after it, with this weight (in
+        ``[0, 1)``; see :func:`smooth_in_documents`): a sentence with little topic evidence
+        of its own ("The list goes on.") takes the topic of the text around it.
+    document_window : int
+        How many rows on each side the document mean reads.
     """
 
     def __init__(
@@ -62,6 +70,8 @@ class LinearHead:
         conditions: Sequence[str] | None = None,
         context_weight: float | None = None,
         one_vs_rest: bool = False,
+        document_weight: float | None = None,
+        document_window: int = 8,
     ) -> None:
         self.labels = [str(label) for label in labels]
         self.coef = np.ascontiguousarray(coef, dtype=np.float32)
@@ -72,6 +82,12 @@ class LinearHead:
         if not isinstance(one_vs_rest, bool):
             raise ValueError(f"one_vs_rest must be True or False, got {one_vs_rest!r}")
         self.one_vs_rest = one_vs_rest
+        self.document_weight = None if document_weight is None else float(document_weight)
+        self.document_window = document_window
+        if self.document_weight is not None and not (0 <= self.document_weight < 1):
+            raise ValueError(f"document_weight must be in [0, 1), got {document_weight!r}")
+        if not isinstance(document_window, int) or document_window < 1:
+            raise ValueError(f"document_window must be a positive integer, got {document_window!r}")
         n_labels = len(self.labels)
         if n_labels < 2 or len(set(self.labels)) != n_labels:
             raise ValueError("a head needs two or more distinct labels")
@@ -119,6 +135,7 @@ class LinearHead:
         context_weight: float | None = None,
         documents: Sequence | None = None,
         nb_weights: bool = False,
+        document_weight: float | None = None,
         max_iter: int = 2000,
         random_state: int | None = None,
     ) -> LinearHead:
@@ -132,6 +149,7 @@ class LinearHead:
         head is conditioned: it learns shared weights and per-condition weights. With
         ``context_weight``, it also reads the neighbouring rows of the same document
         (``documents``: one document id per row, rows of a document consecutive).
+        ``document_weight`` is kept for prediction (see the class); it does not change the fit.
         """
         from sklearn.linear_model import LogisticRegression  # only training needs scikit-learn
 
@@ -149,13 +167,18 @@ class LinearHead:
         y = np.asarray(y)
         if nb_weights:
             coef, intercept = _fit_nb_weighted(model, design, y, labels)
-            return cls(labels, coef, intercept, 1.0, conditions, context_weight, one_vs_rest=True)
+            return cls(
+                labels, coef, intercept, 1.0, conditions, context_weight, True, document_weight
+            )
         model.fit(design, y)
         coef, intercept = model.coef_, model.intercept_
         if len(labels) == 2:  # scikit-learn keeps one row for two classes: expand to softmax form
             coef = np.vstack([np.zeros_like(coef), coef])
             intercept = np.concatenate([[0.0], intercept])
-        return cls(list(model.classes_), coef, intercept, 1.0, conditions, context_weight)
+        return cls(
+            list(model.classes_), coef, intercept, 1.0, conditions, context_weight,
+            document_weight=document_weight,
+        )  # fmt: skip
 
     def decision_function(
         self,
@@ -190,9 +213,18 @@ class LinearHead:
         condition_index: Sequence[int] | None = None,
         documents: Sequence | None = None,
     ) -> np.ndarray:
-        """Class probabilities, rows summing to one, columns in the order of ``labels``."""
+        """Class probabilities, rows summing to one, columns in the order of ``labels``.
+
+        With ``documents`` and a ``document_weight``, each row's probabilities are mixed with
+        those of its document's other rows nearby (:func:`smooth_in_documents`).
+        """
         scores = self._softmax_input(self.decision_function(X, condition_index, documents))
-        return softmax(scores / self.temperature)
+        proba = softmax(scores / self.temperature)
+        if self.document_weight and documents is not None:
+            proba = smooth_in_documents(
+                proba, documents, self.document_weight, self.document_window
+            )
+        return proba
 
     def predict(
         self,
@@ -291,6 +323,36 @@ def _same_document(documents: Sequence, n_rows: int) -> np.ndarray:
         raise ValueError(f"documents has {len(documents)} items for {n_rows} rows")
     documents = list(documents)
     return np.fromiter(map(operator.eq, documents[:-1], documents[1:]), bool, max(n_rows - 1, 0))
+
+
+def smooth_in_documents(
+    proba: np.ndarray, documents: Sequence, weight: float, window: int
+) -> np.ndarray:
+    """``(1 - weight) * proba[i] + weight * mean(proba[j])``, the mean over the other rows ``j``
+    of row ``i``'s document at most ``window`` rows away; a row alone in its document is kept.
+
+    A document is a run of consecutive rows with the same id in ``documents``.
+
+    >>> proba = np.array([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]])
+    >>> smooth_in_documents(proba, ["a", "a", "b"], 0.5, 8).round(2).tolist()
+    [[0.75, 0.25], [0.75, 0.25], [0.0, 1.0]]
+    """
+    n_rows = proba.shape[0]
+    same = _same_document(documents, n_rows)
+    run = np.concatenate([[0], np.cumsum(~same)])  # document number of each row
+    first = np.searchsorted(run, run, side="left")  # first row of each row's document
+    end = np.searchsorted(run, run, side="right")  # one past its last row
+    rows = np.arange(n_rows)
+    low = np.maximum(first, rows - window)
+    high = np.minimum(end, rows + window + 1)
+    totals = np.zeros((n_rows + 1, proba.shape[1]))
+    np.cumsum(proba, axis=0, out=totals[1:])
+    others = high - low - 1
+    alone = others == 0
+    mean = (totals[high] - totals[low] - proba) / np.maximum(others, 1)[:, None]
+    mixed = (1 - weight) * proba + weight * mean
+    mixed[alone] = proba[alone]
+    return mixed
 
 
 def condition_features(X: sp.csr_matrix, condition_index: Sequence[int], n_conditions: int):

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from functools import lru_cache
@@ -237,6 +239,9 @@ class Model:
                 "context_weight": head.context_weight,
                 "one_vs_rest": head.one_vs_rest,
             }
+            if head.document_weight is not None:  # absent: files read as before the option
+                heads[name]["document_weight"] = head.document_weight
+                heads[name]["document_window"] = head.document_window
         info = {key: value for key, value in self.info.items() if key != "fingerprint"}
         description = {"featurizer": self.featurizer.get_config(), "heads": heads, "info": info}
         write_model_files(path, description, arrays, self.card)
@@ -260,9 +265,11 @@ class Model:
                     conditions=spec["conditions"],
                     context_weight=spec.get("context_weight"),
                     one_vs_rest=spec.get("one_vs_rest", False),
+                    document_weight=spec.get("document_weight"),
+                    document_window=spec.get("document_window", 8),
                 )
             info = dict(description.get("info") or {})
-            info["fingerprint"] = manifest["files"]["arrays.npz"]["sha256"][:12]
+            info["fingerprint"] = _fingerprint(manifest)
             return cls(featurizer, heads.get("topic"), heads.get("stance"), info, card)
         except (KeyError, TypeError, ValueError, AttributeError, UnicodeDecodeError) as error:
             raise ModelFileError(f"{path} holds an invalid model: {error!r:.300}") from None
@@ -283,6 +290,14 @@ def load(path: str | os.PathLike | None = None) -> Model:
 def default_model() -> Model:
     """The shipped default model, loaded once per process."""
     return Model.load(DEFAULT_MODEL_PATH)
+
+
+def _fingerprint(manifest: dict) -> str:
+    """12 hex digits naming what decides the predictions: the arrays and the settings of the
+    featurizer and the heads (temperatures, context and document weights), not the card."""
+    settings = {key: manifest["model"][key] for key in ("featurizer", "heads")}
+    spelling = manifest["files"]["arrays.npz"]["sha256"] + json.dumps(settings, sort_keys=True)
+    return hashlib.sha256(spelling.encode("utf-8")).hexdigest()[:12]
 
 
 def _check_texts(values: Sequence[str], name: str) -> list[str]:

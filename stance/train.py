@@ -38,6 +38,7 @@ def train(
     stance_given_topic: bool = False,
     topic_context: float | None = None,
     stance_context: float | None = None,
+    topic_document_weight: float | None = None,
     C_topic: float = 10.0,
     C_stance: float = 10.0,
     class_weight: str | None = None,
@@ -71,6 +72,12 @@ def train(
         data (consecutive rows with the same id); data without one trains no context.
     stance_context : float, optional
         The same for the stance head (not together with ``stance_given_topic``).
+    topic_document_weight : float, optional
+        When predicting, mix each sentence's topic probabilities with the mean of those of the
+        sentences of its document within 8 sentences before and after it, with this weight in
+        ``[0, 1)`` (the default model's recipe tunes it on the development set). Needs no
+        training and applies only where documents are known (``tag``, batch scoring,
+        ``classify(..., documents=...)``).
     C_topic, C_stance : float
         Inverse regularisation strength of each head's logistic regression.
     class_weight : None or "balanced"
@@ -94,6 +101,7 @@ def train(
         "stance_given_topic": stance_given_topic,
         "topic_context": topic_context,
         "stance_context": stance_context,
+        "topic_document_weight": topic_document_weight,
         "C_topic": C_topic,
         "C_stance": C_stance,
         "class_weight": class_weight,
@@ -120,6 +128,7 @@ def train(
             nb_weights=nb_weights,
             context_weight=topic_context,
             documents=data.extra.get("doc"),
+            document_weight=topic_document_weight,
             random_state=random_state,
         )
     if data.stances is not None:

@@ -37,6 +37,9 @@ from .output import _encode
 _DIGITS = 4  # probabilities are rounded to this many decimals
 _TASK_FILES = 64  # small files per task
 _TASK_BYTES = 2**20  # bytes of small files per task
+# sentences of context a chunk of a huge file needs on each side: the topic head mixes in
+# the 8 around a sentence (its document window), each of which reads its own neighbour
+CONTEXT_SENTENCES = 9
 
 
 class SkippedDocumentWarning(UserWarning):
@@ -284,15 +287,16 @@ def _huge_tasks(root: Path, unit: Unit, options: dict) -> Iterator[tuple]:
             return
         if unit.kind == "html":
             pieces = _html_pieces(pieces)
-        # each chunk goes with the paragraph before it and the one after it, so that its first
-        # and last sentences are split and read (the topic head reads the neighbouring
-        # sentences) as in the whole document; only the chunk's own sentences are kept
+        # each chunk goes with the paragraphs before it and after it, so that its first and
+        # last sentences are split and read as in the whole document (the heads read the next
+        # sentence, the topic head mixes in the 8 around it); only its own sentences are kept
         previous = None
         before = ""
         for offset, chunk in iter_chunks(pieces, CHUNK_CHARS):
             if previous is not None:
-                yield ("chunk", key, *previous, before, first_paragraph(chunk), False)
-                before = last_paragraph(previous[1])
+                after = first_paragraph(chunk, sentences=CONTEXT_SENTENCES)
+                yield ("chunk", key, *previous, before, after, False)
+                before = last_paragraph(previous[1], sentences=CONTEXT_SENTENCES)
             previous = (offset, chunk)
         yield ("chunk", key, *(previous or (0, "")), before, "", True)
     except DocumentError as error:
