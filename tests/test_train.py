@@ -15,6 +15,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import estimator_checks
 
 import stance
+from stance.heads import smooth_in_documents
 from stance.train import cross_validate, format_report
 
 # Posts about two targets where the same words mean opposite stances: praise of faith is
@@ -117,6 +118,56 @@ def test_stance_context_reads_the_neighbouring_sentences(tmp_path: Path, nb_weig
     texts, targets, labels = target_data()
     with pytest.raises(ValueError, match="stance_context cannot be combined"):
         stance.train(texts, targets, labels, stance_given_topic=True, stance_context=0.5)
+
+
+def test_topic_document_weight_lends_a_sentence_its_documents_topic(tmp_path: Path) -> None:
+    # "The list goes on." has no topic words: mixed with its document, it takes the document's
+    texts = ["The nuclear test was condemned.", "Warheads were counted.", "The list goes on."]
+    texts += ["Tariffs rose again.", "Exports fell by half.", "The list goes on."]
+    topics = ["arms_control"] * 3 + ["trade_economy"] * 3
+    docs = ["n"] * 3 + ["t"] * 3
+    data = stance.LabelledData(texts * 4, topics * 4, None, {"doc": docs * 4})
+    test = [
+        "Warheads were counted.",
+        "The list goes on.",
+        "Tariffs rose again.",
+        "The list goes on.",
+    ]
+    documents = ["x", "x", "y", "y"]
+    plain = stance.train(data, min_df=1)
+    alone = plain.classify(test, documents=documents)
+    assert alone[1].topic_probs == alone[3].topic_probs  # the same words, the same topic
+    model = stance.train(data, min_df=1, topic_document_weight=0.6)
+    mixed = model.classify(test, documents=documents)
+    assert [r.topic for r in mixed] == ["arms_control", "arms_control"] + ["trade_economy"] * 2
+    assert all(abs(sum(r.topic_probs.values()) - 1) < 1e-6 for r in mixed)
+    # without documents, or alone in its document, a sentence keeps its own probabilities
+    assert model.classify(test) == plain.classify(test)
+    assert model.classify(test, documents=[1, 2, 3, 4]) == plain.classify(test)
+    model.save(tmp_path / "m")
+    loaded = stance.load(tmp_path / "m")
+    assert loaded.classify(test, documents=documents) == mixed
+    plain.save(tmp_path / "plain")
+    arrays = [(tmp_path / m / "arrays.npz").read_bytes() for m in ("m", "plain")]
+    assert arrays[0] == arrays[1]
+    assert stance.load(tmp_path / "plain").identity != loaded.identity  # settings count too
+    with pytest.raises(ValueError, match=r"document_weight must be in \[0, 1\)"):
+        stance.train(data, min_df=1, topic_document_weight=1.5)
+
+
+@pytest.mark.parametrize("window", [1, 2, 8])
+def test_document_mean_reads_the_window_within_each_document(window: int) -> None:
+    rng = np.random.default_rng(0)
+    proba = rng.dirichlet(np.ones(3), size=12)
+    documents = ["a"] * 7 + ["b"] + ["a"] * 4  # the last four are another run of "a"
+    mixed = smooth_in_documents(proba, documents, 0.3, window)
+    runs = [range(0, 7), range(7, 8), range(8, 12)]
+    for run in runs:
+        for i in run:
+            others = [j for j in run if j != i and abs(j - i) <= window]
+            expected = proba[i] if not others else 0.7 * proba[i] + 0.3 * proba[others].mean(0)
+            assert np.allclose(mixed[i], expected)
+    assert np.allclose(mixed.sum(1), 1)
 
 
 def test_own_label_names_and_a_single_head() -> None:
