@@ -109,8 +109,9 @@ class Model:
         With ``topics`` (one per sentence), the topic is known: it is returned as given
         (probability 1) and a stance head trained with ``stance_given_topic`` reads it.
         With ``documents`` (one id per sentence), consecutive sentences with the same id are
-        read as neighbours in one document, which the heads trained with context use; without it,
-        each sentence stands alone.
+        read as neighbours in one document, which the heads trained with context use, and a
+        topic head with a ``document_weight`` mixes in the topics of the sentences around each
+        one; without it, each sentence stands alone.
         """
         sentences = _check_texts(sentences, "sentences")
         for name, values in (("topics", topics), ("documents", documents)):
