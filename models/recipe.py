@@ -23,7 +23,7 @@ sys.path.insert(0, str(HERE.parent))  # build from this checkout's package
 
 from stance.baselines import KeywordBaseline, majority  # noqa: E402
 from stance.corpus import LabelledData, read_labelled  # noqa: E402
-from stance.train import evaluate, score, train  # noqa: E402
+from stance.train import calibrate, evaluate, score, train  # noqa: E402
 
 CORPUS = HERE / "corpus"
 OUTPUT = HERE / "default"
@@ -108,6 +108,7 @@ def main() -> None:
     document_tuning = _tune_document_weight(selected, dev)
     best["topic_document_weight"] = max(DOCUMENT_WEIGHTS, key=document_tuning.get) or None
     selected.topic_head.document_weight = best["topic_document_weight"]
+    calibrate(selected, dev)
     dev_report = evaluate(selected, dev)
     train_and_dev = _concatenate(train_set, dev)
     model = train(train_and_dev, name="default", **best)
@@ -136,10 +137,12 @@ def main() -> None:
 
 
 def _tune_document_weight(model, dev: LabelledData) -> dict:
-    """Dev topic accuracy for each weight of the surrounding sentences (the first best wins)."""
+    """Dev topic accuracy for each weight of the surrounding sentences (the first best wins),
+    the temperature refitted for each (it decides how much a neighbour's vote counts)."""
     results = {}
     for weight in DOCUMENT_WEIGHTS:
         model.topic_head.document_weight = weight or None
+        calibrate(model, dev)
         results[weight] = evaluate(model, dev)["topic"]["accuracy"]
         print(f"dev  topic document weight {weight:g}: topic accuracy {results[weight]:.4f}")
     return results
@@ -364,7 +367,9 @@ def _card(model, data, comparison, tuning, document_tuning, best_label, best, te
         "Mixing each sentence's topic probabilities with the mean of those of the sentences of",
         "its document within 8 before and after it lets a sentence with little topic evidence",
         "of its own take the topic of the text around it. The weight of that mean is tuned",
-        "on the development set with the model trained on the training set (no refit):",
+        "on the development set with the model trained on the training set (no refit; the",
+        "softmax temperature is refitted for each weight, as it sets how much a neighbour's",
+        "vote counts):",
         "",
         "| weight | " + " | ".join(f"{w:g}" for w in document_tuning) + " |",
         "|---|" + "---|" * len(document_tuning),

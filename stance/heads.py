@@ -55,8 +55,9 @@ class LinearHead:
     document_weight : float, optional
         Mix each row's probabilities with the mean probabilities of the other rows of its
         document within ``document_window`` rows before and after it, with this weight (in
-        ``[0, 1)``; see :func:`smooth_in_documents`): a sentence with little topic evidence
-        of its own ("The list goes on.") takes the topic of the text around it.
+        ``[0, 1)``; see :func:`smooth_in_documents`), then apply the temperature: a sentence
+        with little topic evidence of its own ("The list goes on.") takes the topic of the
+        text around it.
     document_window : int
         How many rows on each side the document mean reads.
     """
@@ -216,15 +217,10 @@ class LinearHead:
         """Class probabilities, rows summing to one, columns in the order of ``labels``.
 
         With ``documents`` and a ``document_weight``, each row's probabilities are mixed with
-        those of its document's other rows nearby (:func:`smooth_in_documents`).
+        those of its document's other rows nearby (:func:`smooth_in_documents`) before the
+        temperature, so the temperature calibrates the mixed probabilities.
         """
-        scores = self._softmax_input(self.decision_function(X, condition_index, documents))
-        proba = softmax(scores / self.temperature)
-        if self.document_weight and documents is not None:
-            proba = smooth_in_documents(
-                proba, documents, self.document_weight, self.document_window
-            )
-        return proba
+        return softmax(self._softmax_input(X, condition_index, documents) / self.temperature)
 
     def predict(
         self,
@@ -233,7 +229,7 @@ class LinearHead:
         documents: Sequence | None = None,
     ) -> list[str]:
         """The most probable label of each row."""
-        scores = self.decision_function(X, condition_index, documents)
+        scores = self._softmax_input(X, condition_index, documents)
         return [self.labels[i] for i in scores.argmax(axis=1)]
 
     def calibrate(
@@ -243,8 +239,10 @@ class LinearHead:
         condition_index: Sequence[int] | None = None,
         documents: Sequence | None = None,
     ) -> float:
-        """Fit the softmax temperature that minimises the log-loss on held-out ``(X, y)``."""
-        scores = self._softmax_input(self.decision_function(X, condition_index, documents))
+        """Fit the softmax temperature that minimises the log-loss on held-out ``(X, y)``, of
+        the probabilities as :meth:`predict_proba` gives them (mixed within documents, for a
+        head with a ``document_weight``)."""
+        scores = self._softmax_input(X, condition_index, documents)
         index = {label: i for i, label in enumerate(self.labels)}
         target = np.array([index[label] for label in y])
         candidates = np.exp(np.linspace(np.log(0.2), np.log(5.0), 121))
@@ -252,10 +250,23 @@ class LinearHead:
         self.temperature = float(candidates[int(np.argmin(losses))])
         return self.temperature
 
-    def _softmax_input(self, scores: np.ndarray) -> np.ndarray:
-        """What the softmax reads: the scores, or for a one-vs-rest head the log of each binary
-        model's probability (a plain softmax of independent binary scores is overconfident)."""
-        return -np.logaddexp(0.0, -scores) if self.one_vs_rest else scores
+    def _softmax_input(
+        self, X: sp.csr_matrix, condition_index: Sequence[int] | None, documents: Sequence | None
+    ) -> np.ndarray:
+        """What the softmax reads, before the temperature: the scores, or for a one-vs-rest head
+        the log of each binary model's probability (a plain softmax of independent binary
+        scores is overconfident); with a ``document_weight`` and ``documents``, the log of
+        the probabilities these give, mixed within documents, so that the temperature
+        calibrates the mixed probabilities."""
+        scores = self.decision_function(X, condition_index, documents)
+        if self.one_vs_rest:
+            scores = -np.logaddexp(0.0, -scores)
+        if self.document_weight and documents is not None:
+            mixed = smooth_in_documents(
+                softmax(scores), documents, self.document_weight, self.document_window
+            )
+            scores = np.log(np.maximum(mixed, 1e-300))  # softmax(scores) == mixed
+        return scores
 
 
 def _fit_nb_weighted(model, design: sp.csr_matrix, y: np.ndarray, labels: list[str]):
@@ -326,18 +337,17 @@ def _same_document(documents: Sequence, n_rows: int) -> np.ndarray:
 
 
 def smooth_in_documents(
-    proba: np.ndarray, documents: Sequence, weight: float, window: int
+    values: np.ndarray, documents: Sequence, weight: float, window: int
 ) -> np.ndarray:
-    """``(1 - weight) * proba[i] + weight * mean(proba[j])``, the mean over the other rows ``j``
-    of row ``i``'s document at most ``window`` rows away; a row alone in its document is kept.
+    """``(1 - weight) * values[i] + weight * mean(values[j])``, the mean over the other rows
+    ``j`` of row ``i``'s document at most ``window`` rows away; a row alone in its document is
+    kept. A document is a run of consecutive rows with the same id in ``documents``.
 
-    A document is a run of consecutive rows with the same id in ``documents``.
-
-    >>> proba = np.array([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]])
-    >>> smooth_in_documents(proba, ["a", "a", "b"], 0.5, 8).round(2).tolist()
+    >>> values = np.array([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]])
+    >>> smooth_in_documents(values, ["a", "a", "b"], 0.5, 8).round(2).tolist()
     [[0.75, 0.25], [0.75, 0.25], [0.0, 1.0]]
     """
-    n_rows = proba.shape[0]
+    n_rows = values.shape[0]
     same = _same_document(documents, n_rows)
     run = np.concatenate([[0], np.cumsum(~same)])  # document number of each row
     first = np.searchsorted(run, run, side="left")  # first row of each row's document
@@ -345,13 +355,13 @@ def smooth_in_documents(
     rows = np.arange(n_rows)
     low = np.maximum(first, rows - window)
     high = np.minimum(end, rows + window + 1)
-    totals = np.zeros((n_rows + 1, proba.shape[1]))
-    np.cumsum(proba, axis=0, out=totals[1:])
+    totals = np.zeros((n_rows + 1, values.shape[1]))
+    np.cumsum(values, axis=0, out=totals[1:])
     others = high - low - 1
     alone = others == 0
-    mean = (totals[high] - totals[low] - proba) / np.maximum(others, 1)[:, None]
-    mixed = (1 - weight) * proba + weight * mean
-    mixed[alone] = proba[alone]
+    mean = (totals[high] - totals[low] - values) / np.maximum(others, 1)[:, None]
+    mixed = (1 - weight) * values + weight * mean
+    mixed[alone] = values[alone]
     return mixed
 
 

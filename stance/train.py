@@ -26,7 +26,7 @@ from .features import Featurizer
 from .heads import LinearHead
 from .model import Model
 
-__all__ = ["cross_validate", "evaluate", "format_report", "model_card", "train"]
+__all__ = ["calibrate", "cross_validate", "evaluate", "format_report", "model_card", "train"]
 
 
 def train(
@@ -145,26 +145,6 @@ def train(
             documents=data.extra.get("doc"),
             random_state=random_state,
         )
-    if dev is not None:
-        X_dev = featurizer.transform(dev.texts)
-        for head_name, labels in (("topic", dev.topics), ("stance", dev.stances)):
-            head = heads.get(head_name)
-            if head is None or labels is None:
-                continue
-            rows = [
-                i
-                for i, label in enumerate(labels)
-                if label in head.labels
-                and (head.conditions is None or dev.topics[i] in head.conditions)
-            ]
-            conditions = (
-                None
-                if head.conditions is None
-                else [head.conditions.index(dev.topics[i]) for i in rows]
-            )
-            documents = dev.extra.get("doc")
-            documents = None if documents is None else [documents[i] for i in rows]
-            head.calibrate(X_dev[rows], [labels[i] for i in rows], conditions, documents)
     info = {
         "name": name,
         "library_version": __version__,
@@ -182,8 +162,41 @@ def train(
             data, k=cv, **options, lexicon=lexicon, polarity=polarity
         )
     model = Model(featurizer, heads.get("topic"), heads.get("stance"), info)
+    if dev is not None:
+        calibrate(model, dev)
     model.card = model_card(model)
     return model
+
+
+def calibrate(model: Model, dev: LabelledData) -> None:
+    """Fit each head's softmax temperature on held-out ``dev`` (what ``train(dev=...)`` does).
+
+    Call it again after changing a setting that shapes the probabilities, such as the topic
+    head's ``document_weight``.
+
+    >>> model = train(["We back it.", "We reject it."] * 4, stances=["supports", "opposes"] * 4)
+    >>> calibrate(model, LabelledData(["We back it.", "We reject it."], None, ["supports"] * 2))
+    >>> model.stance_head.temperature > 1  # half of these labels are wrong: less confident
+    True
+    """
+    X_dev = model.featurizer.transform(dev.texts)
+    for head, labels in ((model.topic_head, dev.topics), (model.stance_head, dev.stances)):
+        if head is None or labels is None:
+            continue
+        rows = [
+            i
+            for i, label in enumerate(labels)
+            if label in head.labels
+            and (head.conditions is None or dev.topics[i] in head.conditions)
+        ]
+        conditions = (
+            None
+            if head.conditions is None
+            else [head.conditions.index(dev.topics[i]) for i in rows]
+        )
+        documents = dev.extra.get("doc")
+        documents = None if documents is None else [documents[i] for i in rows]
+        head.calibrate(X_dev[rows], [labels[i] for i in rows], conditions, documents)
 
 
 def evaluate(
