@@ -169,8 +169,9 @@ class LinearHead:
         if nb_weights:
             coef, intercept = _fit_nb_weighted(model, design, y, labels)
             return cls(
-                labels, coef, intercept, 1.0, conditions, context_weight, True, document_weight
-            )
+                labels, coef, intercept, 1.0, conditions, context_weight,
+                one_vs_rest=True, document_weight=document_weight,
+            )  # fmt: skip
         model.fit(design, y)
         coef, intercept = model.coef_, model.intercept_
         if len(labels) == 2:  # scikit-learn keeps one row for two classes: expand to softmax form
