@@ -3,7 +3,8 @@
     python models/recipe.py            # writes models/default/ (manifest, arrays, model card)
 
 Steps: compare feature sets and regularisation on the development set; train the winner on the
-training set and calibrate its probabilities on the development set; refit it on the training and
+training set, tune how much of the document around a sentence its topic head mixes in, and
+calibrate its probabilities, on the development set; refit it on the training and
 development sets together, keeping those temperatures; score it on the held-out test set (written
 by other writers), against a majority-class and a keyword baseline; measure leave-one-register-out
 generalisation; write everything into the model card.
