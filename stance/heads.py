@@ -24,7 +24,16 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["LinearHead", "condition_features", "context_features", "smooth_in_documents"]
+__all__ = [
+    "DOCUMENT_WINDOW",
+    "LinearHead",
+    "condition_features",
+    "context_features",
+    "smooth_in_documents",
+]
+
+#: How many sentences on each side a head with a ``document_weight`` mixes in, by default.
+DOCUMENT_WINDOW = 8
 
 
 class LinearHead:
@@ -72,7 +81,7 @@ class LinearHead:
         context_weight: float | None = None,
         one_vs_rest: bool = False,
         document_weight: float | None = None,
-        document_window: int = 8,
+        document_window: int = DOCUMENT_WINDOW,
     ) -> None:
         self.labels = [str(label) for label in labels]
         self.coef = np.ascontiguousarray(coef, dtype=np.float32)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .features import Featurizer
-from .heads import LinearHead
+from .heads import DOCUMENT_WINDOW, LinearHead
 from .modelfile import ModelFileError, read_model_files, write_model_files
 from .records import Sentence
 from .segment import split_spans
@@ -267,7 +267,7 @@ class Model:
                     context_weight=spec.get("context_weight"),
                     one_vs_rest=spec.get("one_vs_rest", False),
                     document_weight=spec.get("document_weight"),
-                    document_window=spec.get("document_window", 8),
+                    document_window=spec.get("document_window", DOCUMENT_WINDOW),
                 )
             info = dict(description.get("info") or {})
             info["fingerprint"] = _fingerprint(manifest)

@@ -30,6 +30,7 @@ from ..documents import (
     last_paragraph,
     read_bytes,
 )
+from ..heads import DOCUMENT_WINDOW
 from ..model import Model, Predictions, load
 from .listing import Unit, iter_documents
 from .output import _encode
@@ -38,8 +39,8 @@ _DIGITS = 4  # probabilities are rounded to this many decimals
 _TASK_FILES = 64  # small files per task
 _TASK_BYTES = 2**20  # bytes of small files per task
 # sentences of context a chunk of a huge file needs on each side: the topic head mixes in
-# the 8 around a sentence (its document window), each of which reads its own neighbour
-CONTEXT_SENTENCES = 9
+# the sentences of its document window, each of which reads its own neighbour
+CONTEXT_SENTENCES = DOCUMENT_WINDOW + 1
 
 
 class SkippedDocumentWarning(UserWarning):
