@@ -375,9 +375,12 @@ def last_paragraph(text: str, limit: int = _CONTEXT_CHARS, sentences: int = 1) -
         if end > limit:
             start = text.find(" ", end - limit) + 1 or end - limit
         return text[start:]
+    found, stop = 0, len(text)  # a blank line ends a sentence: count paragraph by paragraph
     for match in reversed(breaks):
-        if len(split_spans(text[match.end() :])) >= sentences:
+        found += len(split_spans(text[match.end() : stop]))
+        if found >= sentences:
             return text[match.end() :]
+        stop = match.start()
     return text[breaks[0].end() :] if end > limit else text
 
 
@@ -392,9 +395,12 @@ def first_paragraph(text: str, limit: int = _CONTEXT_CHARS, sentences: int = 1) 
     'One. Two.\n\nThree.'
     """
     begin = len(text) - len(text.lstrip())
+    found, start = 0, 0  # a blank line ends a sentence: count paragraph by paragraph
     for match in _PARAGRAPH_BREAK.finditer(text, begin, begin + limit):
-        if len(split_spans(text[: match.start()])) >= sentences:
+        found += len(split_spans(text[start : match.start()]))
+        if found >= sentences:
             return text[: match.start()]
+        start = match.end()
     if len(text) <= begin + limit:
         return text
     cut = text.rfind(" ", begin, begin + limit)
