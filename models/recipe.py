@@ -233,18 +233,18 @@ def _register_out(
     model = train(train_set.subset(keep), **options)
     result: dict = {"train_sentences": len(keep)}
     for name, data in held_out.items():
-        rows = [i for i, r in enumerate(data.extra["register"]) if r == register]
-        result[name] = {"sentences": len(rows), **_headline(evaluate(model, data.subset(rows)))}
+        result[name] = _scores_on_register(model, data, register)
     return result
 
 
 def _per_register(model, test: LabelledData) -> dict:
-    results = {}
-    for register in sorted(set(test.extra["register"])):
-        rows = [i for i, r in enumerate(test.extra["register"]) if r == register]
-        report = evaluate(model, test.subset(rows))
-        results[register] = {"sentences": len(rows), **_headline(report)}
-    return results
+    registers = sorted(set(test.extra["register"]))
+    return {register: _scores_on_register(model, test, register) for register in registers}
+
+
+def _scores_on_register(model, data: LabelledData, register: str) -> dict:
+    rows = [i for i, r in enumerate(data.extra["register"]) if r == register]
+    return {"sentences": len(rows), **_headline(evaluate(model, data.subset(rows)))}
 
 
 def _head_kind(options: dict) -> str:
