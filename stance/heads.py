@@ -160,8 +160,14 @@ class LinearHead:
         ``context_weight``, it also reads the neighbouring rows of the same document
         (``documents``: one document id per row, rows of a document consecutive).
         ``document_weight`` is kept for prediction (see the class); it does not change the fit.
+
+        The fit runs with the linear-algebra libraries held to one thread: the solver's sums
+        then add up in the same order on every machine and in every worker process, so the
+        same data give the same weights, bit for bit, whatever the number of cores.
         """
-        from sklearn.linear_model import LogisticRegression  # only training needs scikit-learn
+        # only training needs scikit-learn (and threadpoolctl, one of its dependencies)
+        from sklearn.linear_model import LogisticRegression
+        from threadpoolctl import threadpool_limits
 
         labels = sorted(set(y))
         if len(labels) < 2:
@@ -176,12 +182,14 @@ class LinearHead:
         )
         y = np.asarray(y)
         if nb_weights:
-            coef, intercept = _fit_nb_weighted(model, design, y, labels)
+            with threadpool_limits(limits=1):
+                coef, intercept = _fit_nb_weighted(model, design, y, labels)
             return cls(
                 labels, coef, intercept, 1.0, conditions, context_weight,
                 one_vs_rest=True, document_weight=document_weight,
             )  # fmt: skip
-        model.fit(design, y)
+        with threadpool_limits(limits=1):
+            model.fit(design, y)
         coef, intercept = model.coef_, model.intercept_
         if len(labels) == 2:  # scikit-learn keeps one row for two classes: expand to softmax form
             coef = np.vstack([np.zeros_like(coef), coef])

@@ -384,3 +384,19 @@ def test_cli_train_reads_word_lists_and_refuses_bad_ones(tmp_path: Path) -> None
         assert failed.returncode == 2 and "Traceback" not in failed.stderr
         assert message in failed.stderr and len(failed.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "m2").exists()
+
+
+def test_weights_do_not_depend_on_the_number_of_threads() -> None:
+    """The linear-algebra libraries may add in a different order with more threads (as in the
+    main process of a machine with more cores than a worker's one); the fit must not see it."""
+    from threadpoolctl import threadpool_limits
+
+    corpus = Path(__file__).resolve().parents[1] / "models" / "corpus" / "train.jsonl"
+    data = stance.corpus.read_labelled(corpus).subset(range(4000))
+    weights = []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads):
+            model = stance.train(data, nb_weights=True, min_df=1, stance_context=0.25)
+        weights.append((model.topic_head.coef, model.stance_head.coef))
+    for one, two in zip(*weights):
+        assert np.array_equal(one, two)
