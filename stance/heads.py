@@ -180,23 +180,12 @@ class LinearHead:
         model = LogisticRegression(
             C=C, class_weight=class_weight, max_iter=max_iter, random_state=random_state
         )
-        y = np.asarray(y)
-        if nb_weights:
-            with threadpool_limits(limits=1):
-                coef, intercept = _fit_nb_weighted(model, design, y, labels)
-            return cls(
-                labels, coef, intercept, 1.0, conditions, context_weight,
-                one_vs_rest=True, document_weight=document_weight,
-            )  # fmt: skip
+        fit = _fit_nb_weighted if nb_weights else _fit_softmax
         with threadpool_limits(limits=1):
-            model.fit(design, y)
-        coef, intercept = model.coef_, model.intercept_
-        if len(labels) == 2:  # scikit-learn keeps one row for two classes: expand to softmax form
-            coef = np.vstack([np.zeros_like(coef), coef])
-            intercept = np.concatenate([[0.0], intercept])
+            coef, intercept = fit(model, design, np.asarray(y), labels)
         return cls(
-            list(model.classes_), coef, intercept, 1.0, conditions, context_weight,
-            document_weight=document_weight,
+            labels, coef, intercept, 1.0, conditions, context_weight,
+            one_vs_rest=bool(nb_weights), document_weight=document_weight,
         )  # fmt: skip
 
     def decision_function(
@@ -285,6 +274,16 @@ class LinearHead:
             )
             scores = np.log(np.maximum(mixed, 1e-300))  # softmax(scores) == mixed
         return scores
+
+
+def _fit_softmax(model, design: sp.csr_matrix, y: np.ndarray, labels: list[str]):
+    """One multinomial fit of ``model``; weights and intercepts, one row per label."""
+    model.fit(design, y)
+    coef, intercept = model.coef_, model.intercept_
+    if len(labels) == 2:  # scikit-learn keeps one row for two classes: expand to softmax form
+        coef = np.vstack([np.zeros_like(coef), coef])
+        intercept = np.concatenate([[0.0], intercept])
+    return coef, intercept
 
 
 def _fit_nb_weighted(model, design: sp.csr_matrix, y: np.ndarray, labels: list[str]):
