@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
@@ -26,7 +27,15 @@ from .features import Featurizer
 from .heads import LinearHead
 from .model import Model
 
-__all__ = ["calibrate", "cross_validate", "evaluate", "format_report", "model_card", "train"]
+__all__ = [
+    "build_environment",
+    "calibrate",
+    "cross_validate",
+    "evaluate",
+    "format_report",
+    "model_card",
+    "train",
+]
 
 
 def train(
@@ -155,6 +164,7 @@ def train(
             "stance_counts": dict(sorted(Counter(data.stances or []).items())),
             "features": len(featurizer.vocabulary_),
             "options": options,
+            "environment": build_environment(),
         },
     }
     if cv >= 2:
@@ -166,6 +176,35 @@ def train(
         calibrate(model, dev)
     model.card = model_card(model)
     return model
+
+
+def build_environment() -> dict[str, str]:
+    """The versions a model's weights depend on, recorded in ``model.info`` by :func:`train`.
+
+    The solver stops when its steps become small, not at an exact optimum, so the last digits
+    of the linear-algebra library's sums (its version and the processor kernels it picked)
+    can move the weights: the same data give the same bytes only where these match.
+
+    >>> sorted(build_environment())
+    ['blas', 'machine', 'numpy', 'python', 'scikit-learn', 'scipy']
+    """
+    import scipy
+    import sklearn
+    from threadpoolctl import threadpool_info
+
+    blas = [
+        f"{lib.get('internal_api')} {lib.get('version')} ({lib.get('architecture')} kernels)"
+        for lib in threadpool_info()
+        if lib.get("user_api") == "blas"
+    ]
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "blas": "; ".join(dict.fromkeys(blas)) or "unknown",
+        "machine": platform.machine(),
+    }
 
 
 def calibrate(model: Model, dev: LabelledData) -> None:
@@ -357,6 +396,7 @@ def model_card(model: Model) -> str:
         f"{training.get('sentences', '?')} sentences "
         f"(data SHA-256 `{training.get('data_sha256', '?')}`), "
         f"{training.get('features', '?')} features.",
+        *_environment_lines(training.get("environment")),
         "",
         "## Labels",
         "",
@@ -388,6 +428,13 @@ def model_card(model: Model) -> str:
                     f"macro-F1 {cross[head]['macro_f1']:.3f}"
                 )
     return "\n".join(lines) + "\n"
+
+
+def _environment_lines(environment: Mapping[str, str] | None) -> list[str]:
+    """The card's line on the libraries a model was trained with (none for older models)."""
+    if not environment:
+        return []
+    return ["", "Built with " + ", ".join(f"{k} {v}" for k, v in environment.items()) + "."]
 
 
 def _as_data(data, topics, stances) -> LabelledData:

@@ -400,3 +400,20 @@ def test_weights_do_not_depend_on_the_number_of_threads() -> None:
         weights.append((model.topic_head.coef, model.stance_head.coef))
     for one, two in zip(*weights):
         assert np.array_equal(one, two)
+
+
+def test_a_model_records_the_libraries_its_weights_came_from(tmp_path: Path) -> None:
+    """Bytes repeat only with the same library versions and processor kernels: the model says
+    which, in its info and its card, and keeps them through a save."""
+    import scipy
+    import sklearn
+
+    texts, targets, labels = target_data()
+    stance.train(texts, targets, labels, min_df=1).save(tmp_path / "m")
+    model = stance.load(tmp_path / "m")
+    environment = model.info["training"]["environment"]
+    assert environment["numpy"] == np.__version__
+    assert environment["scipy"] == scipy.__version__
+    assert environment["scikit-learn"] == sklearn.__version__
+    assert environment["python"] == ".".join(map(str, sys.version_info[:3]))
+    assert f"numpy {np.__version__}, scipy {scipy.__version__}" in model.card
