@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE.parent))  # build from this checkout's package
 
 from stance.baselines import KeywordBaseline, majority  # noqa: E402
 from stance.corpus import LabelledData, read_labelled  # noqa: E402
-from stance.train import calibrate, evaluate, score, train  # noqa: E402
+from stance.train import calibrate, describe_environment, evaluate, score, train  # noqa: E402
 
 CORPUS = HERE / "corpus"
 OUTPUT = HERE / "default"
@@ -282,8 +282,8 @@ def _card(model, data, comparison, tuning, document_tuning, best_label, best, te
         "and one stance out of 4 per sentence (label scheme: `docs/labels.md`). Two linear heads",
         f"({_head_kind(best)}) share one sparse TF-IDF feature matrix. Built by",
         "`python models/recipe.py` from `models/corpus/`; rebuilding gives the same bytes with the",
-        "same library versions on the same kind of processor (see *Known weaknesses*). Built with",
-        ", ".join(f"{k} {v}" for k, v in model.info["training"]["environment"].items()) + ".",
+        "same library versions on the same kind of processor (see *Known weaknesses*).",
+        describe_environment(model.info["training"]["environment"]),
         "",
         "## Intended use and limits",
         "",

@@ -31,6 +31,7 @@ __all__ = [
     "build_environment",
     "calibrate",
     "cross_validate",
+    "describe_environment",
     "evaluate",
     "format_report",
     "model_card",
@@ -205,6 +206,15 @@ def build_environment() -> dict[str, str]:
         "blas": "; ".join(dict.fromkeys(blas)) or "unknown",
         "machine": platform.machine(),
     }
+
+
+def describe_environment(environment: Mapping[str, str]) -> str:
+    """The model card's sentence on what :func:`build_environment` recorded.
+
+    >>> describe_environment({"numpy": "2.4.6", "machine": "x86_64"})
+    'Built with numpy 2.4.6, machine x86_64.'
+    """
+    return "Built with " + ", ".join(f"{k} {v}" for k, v in environment.items()) + "."
 
 
 def calibrate(model: Model, dev: LabelledData) -> None:
@@ -396,7 +406,7 @@ def model_card(model: Model) -> str:
         f"{training.get('sentences', '?')} sentences "
         f"(data SHA-256 `{training.get('data_sha256', '?')}`), "
         f"{training.get('features', '?')} features.",
-        *_environment_lines(training.get("environment")),
+        *(["", describe_environment(training["environment"])] if "environment" in training else []),
         "",
         "## Labels",
         "",
@@ -428,13 +438,6 @@ def model_card(model: Model) -> str:
                     f"macro-F1 {cross[head]['macro_f1']:.3f}"
                 )
     return "\n".join(lines) + "\n"
-
-
-def _environment_lines(environment: Mapping[str, str] | None) -> list[str]:
-    """The card's line on the libraries a model was trained with (none for older models)."""
-    if not environment:
-        return []
-    return ["", "Built with " + ", ".join(f"{k} {v}" for k, v in environment.items()) + "."]
 
 
 def _as_data(data, topics, stances) -> LabelledData:
