@@ -50,6 +50,9 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         Mark words in the scope of a negator.
     cues : bool
         Add pooled stance-cue features.
+    solver, tol : str, float
+        The logistic-regression solver and its tolerance; ``"newton-cg"`` with ``1e-8`` gives
+        the same predictions on any machine (see :meth:`stance.heads.LinearHead.fit`).
     random_state : int or None
         Passed to the solver (training is deterministic in any case).
 
@@ -71,6 +74,8 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         min_df: int = 1,
         negation: bool = True,
         cues: bool = True,
+        solver: str = "lbfgs",
+        tol: float = 1e-4,
         random_state: int | None = None,
     ) -> None:
         self.C = C
@@ -80,6 +85,8 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         self.min_df = min_df
         self.negation = negation
         self.cues = cues
+        self.solver = solver
+        self.tol = tol
         self.random_state = random_state
 
     def fit(self, X, y) -> StanceClassifier:
@@ -104,6 +111,8 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             nb_weights=bool(self.nb_weights),
             conditions=self.targets_,
             condition_values=targets,
+            solver=self.solver,
+            tol=self.tol,
             random_state=self.random_state,
         )
         self.classes_ = np.array(self.head_.labels)

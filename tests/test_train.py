@@ -417,3 +417,39 @@ def test_a_model_records_the_libraries_its_weights_came_from(tmp_path: Path) -> 
     assert environment["scikit-learn"] == sklearn.__version__
     assert environment["python"] == ".".join(map(str, sys.version_info[:3]))
     assert f"numpy {np.__version__}, scipy {scipy.__version__}" in model.card
+
+
+_TRAIN_AND_PREDICT = """
+import sys
+import numpy as np
+import stance
+data = stance.corpus.read_labelled(sys.argv[1]).subset(range(3000))
+model = stance.train(data, nb_weights=True, min_df=1, solver=sys.argv[2], tol=float(sys.argv[3]))
+np.save(sys.argv[4], model.stance_head.coef)
+print(*[r.stance for r in model.classify(data.texts)], sep="\\n")
+"""
+
+
+def test_newton_cg_to_the_optimum_does_not_depend_on_the_processor_kernels(
+    tmp_path: Path,
+) -> None:
+    """OpenBLAS picks its kernels for the processor; forcing older ones stands in for another
+    machine. Trained to the optimum, the model must predict the same and weigh nearly the same."""
+    import os
+
+    corpus = Path(__file__).resolve().parents[1] / "models" / "corpus" / "train.jsonl"
+    runs = []
+    for kernels in (None, "Sandybridge"):
+        env = dict(os.environ)
+        env.pop("OPENBLAS_CORETYPE", None)
+        if kernels:
+            env["OPENBLAS_CORETYPE"] = kernels
+        weights = tmp_path / f"{kernels}.npy"
+        done = subprocess.run(
+            [sys.executable, "-c", _TRAIN_AND_PREDICT, corpus, "newton-cg", "1e-8", weights],
+            capture_output=True, text=True, env=env, check=True,
+        )  # fmt: skip
+        runs.append((done.stdout.split(), np.load(weights)))
+    (predicted, weights), (predicted_elsewhere, weights_elsewhere) = runs
+    assert len(predicted) == 3000 and predicted == predicted_elsewhere
+    assert np.allclose(weights, weights_elsewhere, atol=1e-3)
