@@ -170,8 +170,9 @@ class LinearHead:
         ``solver`` and ``tol`` go to scikit-learn's ``LogisticRegression``. Its default,
         ``lbfgs`` at ``tol=1e-4``, stops well short of the optimum, so the weights also depend
         on the last digits of the linear-algebra library (its version and the processor
-        kernels it picks); ``solver="newton-cg", tol=1e-8`` reaches the optimum and gives the
-        same predictions across machines, for two to three times the training time.
+        kernels it picks); ``solver="newton-cg", tol=1e-8`` reaches the optimum, where other
+        kernels gave the same predictions (docs/training.md), for two to three times the
+        training time.
         """
         # only training needs scikit-learn (and threadpoolctl, one of its dependencies)
         from sklearn.linear_model import LogisticRegression
