@@ -330,12 +330,14 @@ def test_cli_train_evaluate_and_tag_with_a_custom_model(tmp_path: Path) -> None:
         writer.writerows(zip(texts, targets, labels))
     columns = ["--text-column", "post", "--topic-column", "target", "--stance-column", "position"]
     trained = run_cli("train", "posts.csv", "-o", "model", "--given-topic", "--cv", "3",
-                      "--min-df", "1", "--nb-weights", *columns, cwd=tmp_path)  # fmt: skip
+                      "--min-df", "1", "--nb-weights", "--solver", "newton-cg", "--tol", "1e-8",
+                      *columns, cwd=tmp_path)  # fmt: skip
     assert trained.returncode == 0, trained.stderr
     assert "3-fold cross-validation, stance" in trained.stderr
     card = (tmp_path / "model" / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert "3-fold cross-validation" in card and "data SHA-256" in card
-    assert '"nb_weights": true' in card
+    assert '"nb_weights": true' in card and '"solver": "newton-cg"' in card
+    assert '"tol": 1e-08' in card
     evaluated = run_cli("evaluate", "posts.csv", "--model", "model", "--json", "--given-topic",
                         *columns, cwd=tmp_path)  # fmt: skip
     assert evaluated.returncode == 0, evaluated.stderr
