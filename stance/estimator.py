@@ -51,8 +51,9 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
     cues : bool
         Add pooled stance-cue features.
     solver, tol : str, float
-        The logistic-regression solver and its tolerance; ``"newton-cg"`` with ``1e-8`` gives
-        the same predictions on any machine (see :meth:`stance.heads.LinearHead.fit`).
+        The logistic-regression solver and its tolerance; ``"newton-cg"`` with ``1e-8`` trains
+        to the optimum, which does not move with the machine's linear-algebra library (see
+        :meth:`stance.heads.LinearHead.fit`).
     random_state : int or None
         Passed to the solver (training is deterministic in any case).
 

@@ -103,8 +103,8 @@ def train(
     solver, tol : str, float
         The logistic-regression solver and its stopping tolerance (scikit-learn's). The
         default stops early and its weights move with the machine's linear-algebra library;
-        ``solver="newton-cg", tol=1e-8`` gives the same predictions on any machine and takes
-        two to three times as long (see :meth:`LinearHead.fit`).
+        ``solver="newton-cg", tol=1e-8`` trains to the optimum, whose predictions did not move
+        with the processor kernels, in up to three times as long (see :meth:`LinearHead.fit`).
     cv : int
         If 2 or more, also run a ``cv``-fold cross-validation and record its scores in the
         model card (``model.info["cross_validation"]``).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -437,8 +438,6 @@ def test_newton_cg_to_the_optimum_does_not_depend_on_the_processor_kernels(
 ) -> None:
     """OpenBLAS picks its kernels for the processor; forcing older ones stands in for another
     machine. Trained to the optimum, the model must predict the same and weigh nearly the same."""
-    import os
-
     corpus = Path(__file__).resolve().parents[1] / "models" / "corpus" / "train.jsonl"
     runs = []
     for kernels in (None, "Sandybridge"):
