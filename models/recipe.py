@@ -1,6 +1,10 @@
 """Rebuild the shipped default model from the corpus: one command, same bytes every time.
 
-    python models/recipe.py            # writes models/default/ (manifest, arrays, model card)
+    pip install -r models/requirements.txt   # the library versions it was built with
+    python models/recipe.py                  # writes models/default/ (manifest, arrays, card)
+
+Same bytes on any x86-64 processor with AVX2 (the recipe pins OpenBLAS's kernels, below); with
+other library versions, or on other processors, the last digits of the weights differ.
 
 Steps: compare feature sets and regularisation on the development set; train the winner on the
 training set, tune how much of the document around a sentence its topic head mixes in, and
@@ -12,14 +16,39 @@ generalisation; write everything into the model card.
 
 from __future__ import annotations
 
-import json
+import os
+import platform
 import sys
-from collections import Counter
 from pathlib import Path
 
-from joblib import Parallel, delayed
-
 HERE = Path(__file__).resolve().parent
+# OpenBLAS picks its kernels for the processor it runs on, and kernels round sums differently,
+# which moves where the solver stops and so the weights. Every x86-64 processor with AVX2 and
+# FMA (nearly all made since 2015) is asked for the same ones. OpenBLAS reads this once, when
+# NumPy loads it, so it is set before anything imports NumPy; joblib's workers inherit it.
+BLAS_KERNELS = "Haswell"
+# The library versions the shipped model was built with; others give other last digits.
+BUILD_REQUIREMENTS = HERE / "requirements.txt"
+
+
+def _cpu_flags() -> set[str]:
+    """The processor's feature flags, as Linux lists them (empty elsewhere)."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return set()
+    return {flag for line in lines if line.startswith("flags") for flag in line.split()[2:]}
+
+
+if platform.machine() in ("x86_64", "AMD64") and {"avx2", "fma"} <= _cpu_flags():
+    os.environ["OPENBLAS_CORETYPE"] = BLAS_KERNELS
+
+import json  # noqa: E402
+from collections import Counter  # noqa: E402
+from importlib.metadata import PackageNotFoundError, version  # noqa: E402
+
+from joblib import Parallel, delayed  # noqa: E402
+
 sys.path.insert(0, str(HERE.parent))  # build from this checkout's package
 
 from stance.baselines import KeywordBaseline, majority  # noqa: E402
@@ -77,6 +106,8 @@ def _dev_scores(train_set: LabelledData, dev: LabelledData, options: dict) -> di
 
 
 def main() -> None:
+    for line in _version_mismatches():
+        print(f"warning: {line}; the weights will not be the shipped model's bytes", flush=True)
     data = {name: read_labelled(CORPUS / f"{name}.jsonl") for name in ("train", "dev", "test")}
     train_set, dev, test = data["train"], data["dev"], data["test"]
 
@@ -135,6 +166,21 @@ def main() -> None:
     model.save(OUTPUT)
     print(f"test {_fmt(_headline(test_report))}")
     print(f"saved to {OUTPUT}")
+
+
+def _version_mismatches() -> list[str]:
+    """Each library whose installed version is not the one in ``requirements.txt``."""
+    mismatches = []
+    for line in BUILD_REQUIREMENTS.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, wanted = line.split("==")
+            try:
+                installed = version(name)
+            except PackageNotFoundError:
+                installed = "not installed"
+            if installed != wanted:
+                mismatches.append(f"{name} is {installed}, the shipped model needs {wanted}")
+    return mismatches
 
 
 def _tune_document_weight(model, dev: LabelledData) -> dict:
@@ -282,7 +328,8 @@ def _card(model, data, comparison, tuning, document_tuning, best_label, best, te
         "and one stance out of 4 per sentence (label scheme: `docs/labels.md`). Two linear heads",
         f"({_head_kind(best)}) share one sparse TF-IDF feature matrix. Built by",
         "`python models/recipe.py` from `models/corpus/`; rebuilding gives the same bytes with the",
-        "same library versions on the same kind of processor (see *Known weaknesses*).",
+        "library versions of `models/requirements.txt` on any x86-64 processor with AVX2 (the",
+        f"recipe asks OpenBLAS for its {BLAS_KERNELS} kernels everywhere; see *Known weaknesses*).",
         describe_environment(model.info["training"]["environment"]),
         "",
         "## Intended use and limits",
