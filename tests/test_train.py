@@ -454,3 +454,45 @@ def test_newton_cg_to_the_optimum_does_not_depend_on_the_processor_kernels(
     (predicted, weights), (predicted_elsewhere, weights_elsewhere) = runs
     assert len(predicted) == 3000 and predicted == predicted_elsewhere
     assert np.allclose(weights, weights_elsewhere, atol=1e-3)
+
+
+_THROUGH_THE_RECIPE = """
+import importlib.util
+import sys
+spec = importlib.util.spec_from_file_location("recipe", sys.argv[1])
+spec.loader.exec_module(importlib.util.module_from_spec(spec))  # before NumPy is loaded
+import numpy as np
+from threadpoolctl import threadpool_info
+import stance
+data = stance.corpus.read_labelled(sys.argv[2]).subset(range(3000))
+np.save(sys.argv[3], stance.train(data, nb_weights=True, min_df=1).stance_head.coef)
+print(*{lib.get("architecture") for lib in threadpool_info() if lib.get("user_api") == "blas"})
+"""
+
+
+def test_the_recipe_gives_the_same_bytes_whichever_kernels_the_processor_would_pick(
+    tmp_path: Path,
+) -> None:
+    """The recipe asks OpenBLAS for the same kernels on every processor with AVX2, so the default
+    solver, which stops before the optimum, stops at the same weights where OpenBLAS would have
+    chosen others (forcing the older Sandy Bridge kernels stands in for such a processor)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not {"avx2", "fma"} <= set(cpuinfo.read_text().split() if cpuinfo.exists() else []):
+        pytest.skip("the recipe pins the kernels only on processors with AVX2 and FMA")
+    models = Path(__file__).resolve().parents[1] / "models"
+    runs = []
+    for kernels in (None, "Sandybridge"):
+        env = dict(os.environ)
+        env.pop("OPENBLAS_CORETYPE", None)
+        if kernels:
+            env["OPENBLAS_CORETYPE"] = kernels
+        weights = tmp_path / f"{kernels}.npy"
+        done = subprocess.run(
+            [sys.executable, "-c", _THROUGH_THE_RECIPE, models / "recipe.py",
+             models / "corpus" / "train.jsonl", weights],
+            capture_output=True, text=True, env=env, check=True,
+        )  # fmt: skip
+        runs.append((done.stdout.split(), np.load(weights)))
+    (chosen, weights), (chosen_elsewhere, weights_elsewhere) = runs
+    assert chosen == chosen_elsewhere == ["Haswell"]
+    assert np.array_equal(weights, weights_elsewhere)
