@@ -40,7 +40,7 @@ def _cpu_flags() -> set[str]:
     return {flag for line in lines if line.startswith("flags") for flag in line.split()[2:]}
 
 
-if platform.machine() in ("x86_64", "AMD64") and {"avx2", "fma"} <= _cpu_flags():
+if platform.machine() == "x86_64" and {"avx2", "fma"} <= _cpu_flags():
     os.environ["OPENBLAS_CORETYPE"] = BLAS_KERNELS
 
 import json  # noqa: E402
@@ -107,7 +107,7 @@ def _dev_scores(train_set: LabelledData, dev: LabelledData, options: dict) -> di
 
 def main() -> None:
     for line in _version_mismatches():
-        print(f"warning: {line}; the weights will not be the shipped model's bytes", flush=True)
+        print(f"warning: {line}; the weights may differ from the shipped ones", flush=True)
     data = {name: read_labelled(CORPUS / f"{name}.jsonl") for name in ("train", "dev", "test")}
     train_set, dev, test = data["train"], data["dev"], data["test"]
 

@@ -470,7 +470,7 @@ print(*{lib.get("architecture") for lib in threadpool_info() if lib.get("user_ap
 """
 
 
-def test_the_recipe_gives_the_same_bytes_whichever_kernels_the_processor_would_pick(
+def test_the_recipe_gives_the_same_weights_whichever_kernels_the_processor_would_pick(
     tmp_path: Path,
 ) -> None:
     """The recipe asks OpenBLAS for the same kernels on every processor with AVX2, so the default
