@@ -422,6 +422,25 @@ def test_a_model_records_the_libraries_its_weights_came_from(tmp_path: Path) -> 
     assert f"numpy {np.__version__}, scipy {scipy.__version__}" in model.card
 
 
+def _under_two_kernels(tmp_path: Path, script: str, *args) -> list[tuple[list[str], np.ndarray]]:
+    """Run ``script`` with ``args`` and a weights file (it saves weights there and prints words)
+    under OpenBLAS's own choice of kernels, then under its older Sandy Bridge ones, which stand
+    in for another processor; each run's printed words and saved weights."""
+    runs = []
+    for kernels in (None, "Sandybridge"):
+        env = dict(os.environ)
+        env.pop("OPENBLAS_CORETYPE", None)
+        if kernels:
+            env["OPENBLAS_CORETYPE"] = kernels
+        weights = tmp_path / f"{kernels}.npy"
+        done = subprocess.run(
+            [sys.executable, "-c", script, *args, weights],
+            capture_output=True, text=True, env=env, check=True,
+        )  # fmt: skip
+        runs.append((done.stdout.split(), np.load(weights)))
+    return runs
+
+
 _TRAIN_AND_PREDICT = """
 import sys
 import numpy as np
@@ -439,18 +458,7 @@ def test_newton_cg_to_the_optimum_does_not_depend_on_the_processor_kernels(
     """OpenBLAS picks its kernels for the processor; forcing older ones stands in for another
     machine. Trained to the optimum, the model must predict the same and weigh nearly the same."""
     corpus = Path(__file__).resolve().parents[1] / "models" / "corpus" / "train.jsonl"
-    runs = []
-    for kernels in (None, "Sandybridge"):
-        env = dict(os.environ)
-        env.pop("OPENBLAS_CORETYPE", None)
-        if kernels:
-            env["OPENBLAS_CORETYPE"] = kernels
-        weights = tmp_path / f"{kernels}.npy"
-        done = subprocess.run(
-            [sys.executable, "-c", _TRAIN_AND_PREDICT, corpus, "newton-cg", "1e-8", weights],
-            capture_output=True, text=True, env=env, check=True,
-        )  # fmt: skip
-        runs.append((done.stdout.split(), np.load(weights)))
+    runs = _under_two_kernels(tmp_path, _TRAIN_AND_PREDICT, corpus, "newton-cg", "1e-8")
     (predicted, weights), (predicted_elsewhere, weights_elsewhere) = runs
     assert len(predicted) == 3000 and predicted == predicted_elsewhere
     assert np.allclose(weights, weights_elsewhere, atol=1e-3)
@@ -480,19 +488,9 @@ def test_the_recipe_gives_the_same_weights_whichever_kernels_the_processor_would
     if not {"avx2", "fma"} <= set(cpuinfo.read_text().split() if cpuinfo.exists() else []):
         pytest.skip("the recipe pins the kernels only on processors with AVX2 and FMA")
     models = Path(__file__).resolve().parents[1] / "models"
-    runs = []
-    for kernels in (None, "Sandybridge"):
-        env = dict(os.environ)
-        env.pop("OPENBLAS_CORETYPE", None)
-        if kernels:
-            env["OPENBLAS_CORETYPE"] = kernels
-        weights = tmp_path / f"{kernels}.npy"
-        done = subprocess.run(
-            [sys.executable, "-c", _THROUGH_THE_RECIPE, models / "recipe.py",
-             models / "corpus" / "train.jsonl", weights],
-            capture_output=True, text=True, env=env, check=True,
-        )  # fmt: skip
-        runs.append((done.stdout.split(), np.load(weights)))
+    runs = _under_two_kernels(
+        tmp_path, _THROUGH_THE_RECIPE, models / "recipe.py", models / "corpus" / "train.jsonl"
+    )
     (chosen, weights), (chosen_elsewhere, weights_elsewhere) = runs
     assert chosen == chosen_elsewhere == ["Haswell"]
     assert np.array_equal(weights, weights_elsewhere)
