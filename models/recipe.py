@@ -142,7 +142,7 @@ def main() -> None:
     selected.topic_head.document_weight = best["topic_document_weight"]
     calibrate(selected, dev)
     dev_report = evaluate(selected, dev)
-    train_and_dev = _concatenate(train_set, dev)
+    train_and_dev = train_set + dev
     model = train(train_and_dev, name="default", **best)
     model.topic_head.temperature = selected.topic_head.temperature
     model.stance_head.temperature = selected.stance_head.temperature
@@ -193,15 +193,6 @@ def _tune_document_weight(model, dev: LabelledData) -> dict:
         results[weight] = evaluate(model, dev)["topic"]["accuracy"]
         print(f"dev  topic document weight {weight:g}: topic accuracy {results[weight]:.4f}")
     return results
-
-
-def _concatenate(first: LabelledData, second: LabelledData) -> LabelledData:
-    return LabelledData(
-        first.texts + second.texts,
-        first.topics + second.topics,
-        first.stances + second.stances,
-        {name: values + second.extra[name] for name, values in first.extra.items()},
-    )
 
 
 def _headline(report: dict) -> dict:

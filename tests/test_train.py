@@ -248,6 +248,19 @@ def test_jsonl_with_custom_columns_and_bad_json(tmp_path: Path) -> None:
         stance.read_labelled(path)
 
 
+def test_two_labelled_sets_join_row_for_row_and_refuse_other_columns() -> None:
+    train = stance.LabelledData(["a", "b"], ["t1", "t2"], ["s1", "s2"], {"doc": ["d1", "d1"]})
+    dev = stance.LabelledData(["c"], ["t3"], ["s3"], {"doc": ["d2"]})
+    both = train + dev
+    assert both.texts == ["a", "b", "c"] and both.stances == ["s1", "s2", "s3"]
+    assert both.topics == ["t1", "t2", "t3"] and both.extra == {"doc": ["d1", "d1", "d2"]}
+    assert len(train) == 2  # the operands are left as they were
+    with pytest.raises(stance.CorpusError, match=r"\['text', 'topic', 'stance', 'doc'\] and"):
+        train + stance.LabelledData(["c"], ["t3"], ["s3"])
+    with pytest.raises(stance.CorpusError, match="different columns"):
+        train + stance.LabelledData(["c"], None, ["s3"], {"doc": ["d2"]})
+
+
 def test_evaluation_report_and_cross_validation() -> None:
     texts, targets, labels = target_data()
     model = stance.train(texts, topics=targets, stances=labels, min_df=1)
