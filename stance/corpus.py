@@ -54,9 +54,7 @@ class LabelledData:
         >>> len(a + a)
         2
         """
-        mine = (self.topics is None, self.stances is None, sorted(self.extra))
-        theirs = (other.topics is None, other.stances is None, sorted(other.extra))
-        if mine != theirs:
+        if _columns(self) != _columns(other):
             raise CorpusError(
                 f"cannot join labelled data with different columns: {_columns(self)} and "
                 f"{_columns(other)}"
