@@ -12,7 +12,10 @@ Rules, in order (no machine learning, no I/O):
   - the run is a single period after a title or a reference abbreviation (Mr., Dr., Gen., No. 5,
     Jan. 21, para.), or after a single-letter initial ("Amara K. Diallo");
   - the run is a single period after an initialism or an abbreviation that can also end a
-    sentence (U.S., U.N., etc., Inc.) and the next word is not a common sentence opener.
+    sentence (U.S., U.N., etc., Inc.) and the next word is not a common sentence opener;
+  - the run is a single period inside a quotation of at most two words so far that opened in
+    the middle of a sentence, after a word: a quoted title ('his manifesto "Peace. XXI century,"
+    addressed to', 'the slogan "Hope. Unity. Action."').
 
 * What is left of a line after a sentence boundary joins that sentence when it has no letter or
   digit: a closing quote set off by a space ('would act "if talks fail. "') or a stray bracket is
@@ -72,6 +75,10 @@ _LIST_MARKER = re.compile(
     r"(?:[-*\u2022\u2013\u2014]|\(?\d{1,3}[.)]|\(?[a-z][.)]|[ivx]{1,4}[.)])\s"
 )
 _INITIALISM = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]$")
+# An opening quote after a word and a space, then at most two words and no closing quote.
+_SHORT_QUOTE_SO_FAR = re.compile(
+    r"\w [\"\u201c\u00ab]\w[^\"\u201d\u00bb\s]*(?: [^\"\u201d\u00bb\s]+)?$"
+)
 _NEXT_VISIBLE = re.compile(r"[\s\"'\u201c\u2018\u00ab(\[]*(\w*)(\S?)")
 _WORD_CHAR = re.compile(r"\w")
 _OPENING_PUNCT = "\"'\u201c\u2018\u00ab(["
@@ -152,6 +159,8 @@ def _is_boundary(text: str, p_start: int, p_end: int, line_start: int, line_end:
     before = text[max(line_start, p_start - 40) : p_start]
     if not before or before[-1].isspace():
         return True
+    if p_end - p_start == 1 and _SHORT_QUOTE_SO_FAR.search(before):
+        return False  # a quoted title: 'his manifesto "Peace. XXI century," addressed'
     word = before.rsplit(None, 1)[-1]
     word_start = p_start - len(word)
     word = word.lstrip(_OPENING_PUNCT)

@@ -98,6 +98,27 @@ def assert_partition(text: str) -> None:
             "Apples, pears etc. were sold. Inc. ended.",
             ["Apples, pears etc. were sold.", "Inc. ended."],
         ),
+        (
+            'He cited his manifesto "Peace. XXI century," sent to all leaders. Next.',
+            ['He cited his manifesto "Peace. XXI century," sent to all leaders.', "Next."],
+        ),
+        (
+            "The slogan \u201cHope. Unity. Action.\u201d It stuck.",
+            ["The slogan \u201cHope. Unity. Action.\u201d", "It stuck."],
+        ),
+        (
+            'He said: "No. We will not." The envoy said "we accept the text. It is fair."',
+            [
+                'He said: "No.',
+                'We will not."',
+                'The envoy said "we accept the text.',
+                'It is fair."',
+            ],
+        ),
+        (
+            '"We reject this. It is unacceptable," he said. Talks ended.',
+            ['"We reject this.', 'It is unacceptable," he said.', "Talks ended."],
+        ),
     ],
 )
 def test_cases(text: str, expected: list[str]) -> None:
